@@ -1,0 +1,57 @@
+"""nea_covid: design-based survey analysis, validated against R's survey package.
+
+>>> import nea_covid as nc
+>>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype", fpc="fpc")
+>>> est = nc.mean(d, "api00", by="stype")
+"""
+
+from __future__ import annotations
+
+from nea_covid import datasets
+from nea_covid.design import SurveyDesign
+from nea_covid.errors import (
+    ColumnNotFoundError,
+    DesignEffectWarning,
+    DesignError,
+    EmptyDomainWarning,
+    FPCError,
+    LonelyPSUError,
+    LonelyPSUWarning,
+    MissingValueError,
+    NestingError,
+    SurveyError,
+    SurveyWarning,
+    VariableTypeError,
+    WeightError,
+)
+from nea_covid.estimators import mean, proportion, ratio, total
+from nea_covid.quantiles import quantile
+from nea_covid.results import ConfidenceInterval, Estimate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ColumnNotFoundError",
+    "ConfidenceInterval",
+    "DesignEffectWarning",
+    "DesignError",
+    "EmptyDomainWarning",
+    "Estimate",
+    "FPCError",
+    "LonelyPSUError",
+    "LonelyPSUWarning",
+    "MissingValueError",
+    "NestingError",
+    "SurveyDesign",
+    "SurveyError",
+    "SurveyWarning",
+    "VariableTypeError",
+    "WeightError",
+    "__version__",
+    "datasets",
+    "mean",
+    "proportion",
+    "quantile",
+    "ratio",
+    "total",
+]

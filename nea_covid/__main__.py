@@ -1,0 +1,62 @@
+"""Command line: ``python -m nea_covid reproduce``.
+
+Until the NEA-COVID data layer exists, ``reproduce`` runs the library's reference
+examples on R's public ``api`` and ``nhanes`` data (bundled) and prints the estimates
+with their standard errors and 95% confidence intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+import nea_covid as nc
+
+
+def _show(title: str, est: nc.Estimate) -> None:
+    frame = est.to_frame()
+    print(f"\n== {title}")
+    print(frame.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+
+
+def reproduce() -> int:
+    """Run the demonstration estimates and print them."""
+    apistrat = nc.datasets.load_api("strat")
+    strat = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+    clus2 = nc.SurveyDesign(nc.datasets.load_api("clus2"), clusters=["dnum", "snum"],
+                            fpc=["fpc1", "fpc2"])
+    nhanes = nc.SurveyDesign(nc.datasets.load_nhanes(), weights="WTMEC2YR",
+                             strata="SDMVSTRA", clusters="SDMVPSU", nest=True)
+    print(f"nea_covid {nc.__version__}: design-based estimates on R's public example data")
+    print(strat)
+    _show("Mean API 2000 and enrolment, stratified sample (R: svymean)",
+          nc.mean(strat, ["api00", "enroll"]))
+    _show("Mean API 2000 by school type", nc.mean(strat, "api00", by="stype"))
+    _show("Share of schools with awards, by school type",
+          nc.proportion(strat, "awards", by="stype"))
+    _show("Quartiles of API 2000 (Woodruff intervals)",
+          nc.quantile(strat, "api00", [0.25, 0.5, 0.75]))
+    _show("Mean API 2000, two-stage cluster sample with fpc at both stages",
+          nc.mean(clus2, "api00"))
+    _show("High cholesterol by race, NHANES (missing values omitted)",
+          nc.mean(nhanes, "HI_CHOL", by="race", missing="omit"))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nea_covid", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("reproduce", help="compute the reference estimates on the bundled data")
+    args = parser.parse_args(argv)
+    pd.set_option("display.width", 120)
+    if args.command == "reproduce":
+        return reproduce()
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

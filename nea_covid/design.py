@@ -1,0 +1,652 @@
+"""Survey designs: stratified multi-stage cluster samples with finite population corrections.
+
+A :class:`SurveyDesign` is built once from a DataFrame and column names. It validates
+the design columns, turns them into integer codes per sampling stage, derives weights
+where needed, and is immutable afterwards: estimators read it, ``subset`` returns a new
+design restricted to a domain. The variance computations in :mod:`nea_covid.variance`
+only ever see the integer codes prepared here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid.errors import (
+    ColumnNotFoundError,
+    DesignError,
+    FPCError,
+    LonelyPSUError,
+    MissingValueError,
+    NestingError,
+    WeightError,
+    close_matches,
+    plural,
+    row_labels,
+)
+
+__all__ = ["LonelyPSU", "SurveyDesign"]
+
+LonelyPSU: TypeAlias = Literal["raise", "remove", "adjust", "average", "certainty"]
+_LONELY_RULES = ("raise", "remove", "adjust", "average", "certainty")
+Columns: TypeAlias = str | Sequence[str] | None
+
+#: Sampling fractions below this are treated as certainty selections (as R's survey).
+CERTAINTY_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """Integer codes of one sampling stage, as the variance code needs them.
+
+    Attributes
+    ----------
+    unit : ndarray of intp, shape (n,)
+        Code of each row's sampling unit at this stage (unique across the sample,
+        nested in the units of the previous stage).
+    group : ndarray of intp, shape (n_units,)
+        Stratum of each unit, nested in its parent unit (R's ``strata[, stage]``).
+    group_size : ndarray of float, shape (n_groups,)
+        Number of sampled units in each group in the full design (R's ``nPSU``).
+    popsize : ndarray of float, shape (n_groups,), or None
+        Number of population units in each group (``inf`` or None: with replacement).
+    fraction_before : ndarray of float, shape (n_groups,)
+        Product of the sampling fractions of the earlier stages above each group; the
+        multiplier of this stage's variance contribution.
+    labels : pandas.Index
+        Human-readable name of each group, for messages.
+    """
+
+    unit: NDArray[np.intp]
+    group: NDArray[np.intp]
+    group_size: NDArray[np.float64]
+    popsize: NDArray[np.float64] | None
+    fraction_before: NDArray[np.float64]
+    labels: pd.Index
+
+    @property
+    def n_units(self) -> int:
+        return int(self.group.shape[0])
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group_size.shape[0])
+
+    def finite_correction(self) -> NDArray[np.float64]:
+        """``(N - n) / N`` per group, 1 where sampled with replacement."""
+        if self.popsize is None:
+            return np.ones(self.n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = (self.popsize - self.group_size) / self.popsize
+        return np.where(np.isinf(self.popsize), 1.0, f)
+
+    def sampling_fraction(self) -> NDArray[np.float64]:
+        """``n / N`` per group, 0 where sampled with replacement."""
+        if self.popsize is None:
+            return np.zeros(self.n_groups)
+        return self.group_size / self.popsize
+
+
+def _as_list(columns: Columns, what: str) -> list[str]:
+    if columns is None:
+        return []
+    if isinstance(columns, str):
+        return [columns]
+    try:
+        out = list(columns)
+    except TypeError:
+        raise DesignError(
+            f"`{what}` must be a column name or a list of column names, not {columns!r}."
+        ) from None
+    return out
+
+
+def factorize(values: pd.Series) -> tuple[NDArray[np.intp], pd.Index]:
+    """Integer codes (0..k-1, in sorted or category order) and the distinct values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat = values.cat.remove_unused_categories()
+        return np.asarray(cat.cat.codes, dtype=np.intp), pd.Index(cat.cat.categories)
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(codes, dtype=np.intp), pd.Index(uniques)
+
+
+def combine_codes(*codes: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Code the distinct combinations of several code arrays.
+
+    Returns the combined code per row and, for each combination, the row index of its
+    first occurrence.
+    """
+    key = np.zeros(codes[0].shape[0], dtype=np.int64)
+    for c in codes:
+        span = int(c.max()) + 1 if c.size else 1
+        key = key * span + c
+    out, first = _factorize_int(key)
+    return out, first
+
+
+def _factorize_int(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    codes, uniques = pd.factorize(key, sort=True)
+    codes = np.asarray(codes, dtype=np.intp)
+    first = np.empty(len(uniques), dtype=np.intp)
+    first[codes[::-1]] = np.arange(codes.shape[0] - 1, -1, -1, dtype=np.intp)
+    return codes, first
+
+
+class SurveyDesign:
+    """A stratified multi-stage sample design, validated once.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per sampled unit (person, school, ...). Never modified.
+    weights : str, optional
+        Column of sampling weights (inverse inclusion probabilities). When omitted,
+        weights are derived from ``fpc`` (the product over stages of N/n), or all equal
+        to 1 if there is no ``fpc``.
+    strata : str or list of str, optional
+        Stratum column; a list gives one stratum column per sampling stage (as R's
+        ``strata=~a+b``). To stratify by a cross-classification, combine the columns
+        into one first.
+    clusters : str or list of str, optional
+        Cluster (PSU) identifier column; a list gives one column per stage, from the
+        primary sampling units down. Omitted: every row is its own PSU.
+    fpc : str or list of str, optional
+        Finite population correction per stage, as population sizes (number of units
+        in the stratum at that stage) or as sampling fractions in (0, 1], as R.
+        Stages without fpc are treated as sampled with replacement.
+    nest : bool, default False
+        Whether cluster identifiers are only unique within strata (e.g. NHANES PSUs
+        1 and 2 in every stratum). With ``nest=False`` the same PSU id in two strata
+        is an error, as in R.
+    lonely_psu : {"raise", "remove", "adjust", "average", "certainty"}, default "raise"
+        What to do with a stratum holding a single PSU, with the semantics of R's
+        ``options(survey.lonely.psu=)``: raise an error; contribute nothing
+        ("remove", "certainty"); centre the PSU at the grand mean, i.e. use its
+        uncentred total ("adjust"); or replace it by the average variance of the other
+        strata ("average").
+
+    Notes
+    -----
+    The variance is R's full multistage estimator (``survey.ultimate.cluster=FALSE``):
+    stage ``s`` contributes when every earlier stage has an fpc, multiplied by the
+    product of the earlier sampling fractions (Särndal, Swensson & Wretman 1992,
+    result 4.3.1). Without any fpc this is the with-replacement (ultimate cluster)
+    variance. Where R errors because an fpc is given for fewer stages than clusters,
+    nea_covid treats the later stages as sampled with replacement.
+
+    Degrees of freedom follow R's ``degf``: the number of PSUs minus the number of
+    strata, counting only rows with non-zero weight in the design.
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> apistrat = nc.datasets.load_api("strat")
+    >>> d = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+    >>> d.degf
+    197
+    >>> round(float(nc.mean(d, "api00").estimate[0]), 3)
+    662.287
+    """
+
+    __slots__ = (
+        "_data",
+        "_domain",
+        "_fpc_mode",
+        "_spec",
+        "_stages",
+        "_weights",
+        "degf",
+        "lonely_psu",
+        "nest",
+    )
+
+    _data: pd.DataFrame
+    _domain: NDArray[np.bool_] | None
+    _fpc_mode: str | None
+    _spec: dict[str, list[str]]
+    _stages: tuple[Stage, ...]
+    _weights: NDArray[np.float64]
+    degf: int
+    lonely_psu: LonelyPSU
+    nest: bool
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        weights: str | None = None,
+        strata: Columns = None,
+        clusters: Columns = None,
+        fpc: Columns = None,
+        nest: bool = False,
+        lonely_psu: LonelyPSU = "raise",
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DesignError(
+                f"`data` must be a pandas DataFrame, not {type(data).__name__}."
+            )
+        if lonely_psu not in _LONELY_RULES:
+            raise DesignError(
+                f"`lonely_psu` must be one of {', '.join(map(repr, _LONELY_RULES))}, "
+                f"not {lonely_psu!r}."
+            )
+        if data.shape[0] == 0:
+            raise DesignError("`data` has no rows.")
+        # a shallow copy: with pandas copy-on-write, later edits of the user's frame
+        # do not reach the design, and nothing is copied now.
+        self._data = data.copy(deep=False)
+        self.nest = bool(nest)
+        self.lonely_psu = lonely_psu
+        self._domain = None
+        spec = {
+            "weights": _as_list(weights, "weights"),
+            "strata": _as_list(strata, "strata"),
+            "clusters": _as_list(clusters, "clusters"),
+            "fpc": _as_list(fpc, "fpc"),
+        }
+        if len(spec["weights"]) > 1:
+            raise DesignError("`weights` must be a single column name.")
+        n_stages = max(len(spec["clusters"]), 1)
+        for key in ("strata", "fpc"):
+            if len(spec[key]) > n_stages:
+                raise DesignError(
+                    f"`{key}` names {len(spec[key])} columns but the design has "
+                    f"{plural(n_stages, 'sampling stage')} (one per `clusters` column). "
+                    "To cross-classify strata, combine the columns into one first."
+                )
+        for key, cols in spec.items():
+            for col in cols:
+                self._column(col, role=key)
+        self._spec = spec
+        stages, fpc_mode = self._build_stages()
+        self._fpc_mode = fpc_mode
+        self._stages = stages
+        self._weights = self._build_weights()
+        self._check_lonely()
+        self.degf = self._compute_degf()
+
+    # ------------------------------------------------------------------ building
+    def _column(self, name: str, role: str = "variable") -> pd.Series:
+        if not isinstance(name, str) or name not in self._data.columns:
+            raise ColumnNotFoundError(
+                f"{role.capitalize()} column {name!r} is not in the data."
+                + (close_matches(name, list(map(str, self._data.columns)))
+                   if isinstance(name, str) else "")
+            )
+        return self._data[name]
+
+    def _design_codes(self, col: str, role: str) -> tuple[NDArray[np.intp], pd.Index]:
+        values = self._column(col, role)
+        missing = values.isna().to_numpy()
+        if missing.any():
+            raise MissingValueError(
+                f"{role.capitalize()} column {col!r} has {plural(int(missing.sum()), 'missing value')} "
+                f"({row_labels(self._data.index, missing)}). Design columns must be complete: "
+                "fill them in, or drop those rows before building the design."
+            )
+        return factorize(values)
+
+    def _build_stages(self) -> tuple[tuple[Stage, ...], str | None]:
+        spec = self._spec
+        n = self._data.shape[0]
+        n_stages = max(len(spec["clusters"]), 1)
+        strata = [self._design_codes(c, "strata") for c in spec["strata"]]
+        clusters = [self._design_codes(c, "clusters") for c in spec["clusters"]]
+        fpc_values = [self._fpc_column(c) for c in spec["fpc"]]
+        fpc_mode = self._fpc_mode_of(fpc_values)
+
+        zeros = np.zeros(n, dtype=np.intp)
+        stages: list[Stage] = []
+        parent: NDArray[np.intp] | None = None
+        before = None
+        for s in range(n_stages):
+            if strata:
+                h_codes, h_labels = strata[min(s, len(strata) - 1)]
+            else:
+                h_codes, h_labels = zeros, pd.Index(["(all)"])
+            if clusters:
+                c_codes = clusters[s][0]
+            else:
+                c_codes = np.arange(n, dtype=np.intp)
+            if parent is None:
+                group_row, group_first = combine_codes(h_codes)
+                if self.nest:
+                    unit, _ = combine_codes(h_codes, c_codes)
+                else:
+                    unit, _ = combine_codes(c_codes)
+                    self._check_nesting(unit, group_row)
+                labels = pd.Index(np.asarray(h_labels, dtype=object)[h_codes[group_first]])
+            else:
+                group_row, group_first = combine_codes(parent, h_codes)
+                unit, _ = combine_codes(parent, h_codes, c_codes)
+                labels = pd.Index(np.arange(group_first.size))
+            n_units = int(unit.max()) + 1
+            group = np.empty(n_units, dtype=np.intp)
+            group[unit] = group_row
+            group_size = np.bincount(group, minlength=group_first.size).astype(np.float64)
+            popsize = None
+            if s < len(fpc_values):
+                popsize = self._popsize(fpc_values[s], fpc_mode, group_row, group_size, s)
+            if before is None:
+                fraction_before = np.ones(group_first.size)
+            else:
+                # every row of a group shares its parent unit, hence the same multiplier
+                fraction_before = before[group_first]
+            stages.append(Stage(unit, group, group_size, popsize, fraction_before, labels))
+            row_fraction = (
+                np.zeros(n) if popsize is None else (group_size / popsize)[group_row]
+            )
+            before = row_fraction if before is None else before * row_fraction
+            parent = unit
+        return tuple(stages), fpc_mode
+
+    def _check_nesting(self, unit: NDArray[np.intp], group_row: NDArray[np.intp]) -> None:
+        pair, _ = combine_codes(unit, group_row)
+        n_pairs = int(pair.max()) + 1
+        n_units = int(unit.max()) + 1
+        if n_pairs > n_units:
+            # units appearing with more than one stratum
+            first_group = np.full(n_units, -1, dtype=np.intp)
+            first_group[unit] = group_row
+            bad_units = np.unique(unit[first_group[unit] != group_row])
+            col = self._spec["clusters"][0] if self._spec["clusters"] else "(rows)"
+            raise NestingError(
+                f"Cluster column {col!r}: {plural(bad_units.size, 'PSU id')} appear in more "
+                f"than one stratum of {self._spec['strata'][0]!r}. PSU ids are not nested in "
+                "strata; if they are only unique within strata (as in NHANES), pass "
+                "`nest=True`."
+            )
+
+    def _fpc_column(self, col: str) -> NDArray[np.float64]:
+        values = self._column(col, "fpc")
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            raise FPCError(f"fpc column {col!r} must be numeric, not {values.dtype}.")
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(arr)
+        if missing.any():
+            raise MissingValueError(
+                f"fpc column {col!r} has {plural(int(missing.sum()), 'missing value')} "
+                f"({row_labels(self._data.index, missing)}). The fpc must be known for every row."
+            )
+        bad = arr <= 0
+        if bad.any():
+            raise FPCError(
+                f"fpc column {col!r} has {plural(int(bad.sum()), 'value')} <= 0 "
+                f"({row_labels(self._data.index, bad)}). Give population sizes (>= 1) or "
+                "sampling fractions in (0, 1]."
+            )
+        return arr
+
+    def _fpc_mode_of(self, fpc_values: list[NDArray[np.float64]]) -> str | None:
+        if not fpc_values:
+            return None
+        big = any(bool((v > 1).any()) for v in fpc_values)
+        small = any(bool((v < 1).any()) for v in fpc_values)
+        if big and small:
+            counts = ", ".join(
+                f"{c!r}: {int((v > 1).sum())} above 1 and {int((v < 1).sum())} below 1"
+                for c, v in zip(self._spec["fpc"], fpc_values, strict=True)
+            )
+            raise FPCError(
+                "The fpc must be given either as population sizes (all >= 1) or as sampling "
+                f"fractions (all <= 1), not a mix ({counts})."
+            )
+        return "size" if big else "fraction"
+
+    def _popsize(
+        self,
+        values: NDArray[np.float64],
+        mode: str | None,
+        group_row: NDArray[np.intp],
+        group_size: NDArray[np.float64],
+        stage: int,
+    ) -> NDArray[np.float64]:
+        col = self._spec["fpc"][stage]
+        per_group = np.empty(group_size.shape[0])
+        per_group[group_row] = values
+        varies = values != per_group[group_row]
+        if varies.any():
+            n_groups = np.unique(group_row[varies]).size
+            raise FPCError(
+                f"fpc column {col!r} varies within {plural(n_groups, 'stratum')} at stage "
+                f"{stage + 1} ({row_labels(self._data.index, varies)}). The fpc is a property "
+                "of the stratum: one population size (or fraction) per stratum."
+            )
+        popsize = per_group if mode == "size" else group_size / per_group
+        too_small = popsize < group_size
+        if too_small.any():
+            rows = too_small[group_row]
+            raise FPCError(
+                f"fpc column {col!r} is smaller than the number of sampled units at stage "
+                f"{stage + 1} in {plural(int(too_small.sum()), 'stratum')} "
+                f"({row_labels(self._data.index, rows)}): that implies more than 100% "
+                "sampling. Give the population size of each stratum, or the sampling fraction."
+            )
+        return popsize
+
+    def _build_weights(self) -> NDArray[np.float64]:
+        cols = self._spec["weights"]
+        n = self._data.shape[0]
+        if cols:
+            col = cols[0]
+            values = self._column(col, "weights")
+            if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+                values.dtype
+            ):
+                raise WeightError(
+                    f"Weights column {col!r} must be numeric, not {values.dtype}."
+                )
+            w = values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+            problems = [
+                ("missing", np.isnan(w)),
+                ("infinite", np.isinf(w)),
+                ("negative", w < 0),
+            ]
+            for what, mask in problems:
+                if mask.any():
+                    raise WeightError(
+                        f"Weights column {col!r} has {plural(int(mask.sum()), f'{what} weight')} "
+                        f"({row_labels(self._data.index, mask)}). Survey weights must be "
+                        "finite and non-negative; to leave rows out of estimates use "
+                        "`design.subset(...)`."
+                    )
+            if not (w > 0).any():
+                raise WeightError(f"Weights column {col!r} is zero in all {n} rows.")
+            return w
+        if not self._spec["fpc"]:
+            return np.ones(n)
+        n_stages = len(self._stages)
+        if len(self._spec["fpc"]) < n_stages:
+            raise DesignError(
+                "Weights cannot be derived from the fpc: it is given for "
+                f"{len(self._spec['fpc'])} of {n_stages} stages. Pass `weights=` or an fpc "
+                "for every stage."
+            )
+        prob = np.ones(n)
+        for stage in self._stages:
+            group_row = stage.group[stage.unit]
+            prob *= stage.sampling_fraction()[group_row]
+        return 1.0 / prob
+
+    def _variance_stages(self) -> tuple[Stage, ...]:
+        """The stages that contribute to the variance: the first, and each later one
+        whose every earlier stage has an fpc."""
+        out = [self._stages[0]]
+        for stage in self._stages[1:]:
+            if out[-1].popsize is None:
+                break
+            out.append(stage)
+        return tuple(out)
+
+    def _check_lonely(self) -> None:
+        if self.lonely_psu != "raise":
+            return
+        for s, stage in enumerate(self._variance_stages()):
+            lonely = (stage.group_size == 1) & (stage.finite_correction() >= CERTAINTY_TOLERANCE)
+            if lonely.any():
+                where = (
+                    f"strata {', '.join(map(repr, stage.labels[lonely][:5]))}"
+                    + (", ..." if lonely.sum() > 5 else "")
+                    if s == 0 and self._spec["strata"]
+                    else plural(int(lonely.sum()), "group")
+                )
+                col = self._spec["strata"][0] if self._spec["strata"] else "(no strata)"
+                raise LonelyPSUError(
+                    f"{plural(int(lonely.sum()), 'stratum')} of {col!r} "
+                    f"{'has' if lonely.sum() == 1 else 'have'} only one PSU at stage {s + 1} "
+                    f"({where}), so the variance within it cannot be estimated. Choose a rule "
+                    "with `lonely_psu=` ('adjust' is a conservative choice, 'average', "
+                    "'remove', 'certainty'), or collapse strata."
+                )
+
+    def _compute_degf(self) -> int:
+        inset = self._weights != 0
+        if self._domain is not None:
+            inset = inset & self._domain
+        first = self._stages[0]
+        units = first.unit[inset]
+        if units.size == 0:
+            return 0
+        n_units = np.count_nonzero(np.bincount(units, minlength=first.n_units))
+        n_groups = np.count_nonzero(
+            np.bincount(first.group[units], minlength=first.n_groups)
+        )
+        return int(n_units - n_groups)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def data(self) -> pd.DataFrame:
+        """The data the design was built from (a read-only view; do not modify)."""
+        return self._data
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows of the data, inside and outside the domain."""
+        return int(self._data.shape[0])
+
+    @property
+    def weights(self) -> pd.Series:
+        """The analysis weights, one per row of the data; zero outside a subset's domain."""
+        w = self.analysis_weights()
+        return pd.Series(w, index=self._data.index, name="weights", copy=False)
+
+    @property
+    def n_strata(self) -> int:
+        """Number of first-stage strata."""
+        return self._stages[0].n_groups
+
+    @property
+    def n_psu(self) -> int:
+        """Number of primary sampling units."""
+        return self._stages[0].n_units
+
+    @property
+    def n_stages(self) -> int:
+        """Number of sampling stages (clusters columns, or 1)."""
+        return len(self._stages)
+
+    @property
+    def domain(self) -> NDArray[np.bool_]:
+        """Boolean mask of the rows in the design's domain (all True unless subset)."""
+        if self._domain is None:
+            return np.ones(self.n_rows, dtype=bool)
+        return self._domain.copy()
+
+    def analysis_weights(self) -> NDArray[np.float64]:
+        """The weights as a numpy array, zero outside the domain."""
+        if self._domain is None:
+            return self._weights.copy()
+        return np.where(self._domain, self._weights, 0.0)
+
+    def subset(self, mask: Any) -> SurveyDesign:
+        """Restrict estimation to a domain, keeping every PSU in the variance.
+
+        Parameters
+        ----------
+        mask : array-like of bool or pandas.Series
+            True for the rows in the domain; a Series must share the data's index.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design whose estimates refer to the domain. Rows outside it get
+            zero weight but stay in the design, so strata and PSUs without domain
+            members still count in the variance (the correct domain variance, as R's
+            ``subset.survey.design``). Degrees of freedom are recomputed as R's
+            ``degf`` on the subset.
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> apistrat = nc.datasets.load_api("strat")
+        >>> d = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+        >>> elementary = d.subset(apistrat["stype"] == "E")
+        >>> elementary.degf
+        99
+        """
+        keep = self._mask_array(mask)
+        new = object.__new__(SurveyDesign)
+        for slot in SurveyDesign.__slots__:
+            object.__setattr__(new, slot, getattr(self, slot))
+        new._domain = keep if self._domain is None else (self._domain & keep)
+        new.degf = new._compute_degf()
+        return new
+
+    def _mask_array(self, mask: Any) -> NDArray[np.bool_]:
+        if isinstance(mask, pd.Series):
+            if not mask.index.equals(self._data.index):
+                raise DesignError(
+                    "The domain mask is a Series whose index differs from the data's index; "
+                    "build it from the same DataFrame (e.g. `df['stype'] == 'E'`)."
+                )
+            missing = mask.isna().to_numpy()
+            if missing.any():
+                raise MissingValueError(
+                    f"The domain mask has {plural(int(missing.sum()), 'missing value')} "
+                    f"({row_labels(self._data.index, missing)}); use `.fillna(False)` to "
+                    "leave those rows out of the domain."
+                )
+            values = mask.to_numpy()
+        else:
+            values = np.asarray(mask)
+        if values.shape != (self.n_rows,):
+            raise DesignError(
+                f"The domain mask has shape {values.shape}; it needs one value per row "
+                f"({self.n_rows})."
+            )
+        if values.dtype != np.bool_:
+            if values.dtype == object and all(isinstance(v, bool | np.bool_) for v in values):
+                values = values.astype(bool)
+            else:
+                raise DesignError(
+                    f"The domain mask must be boolean, not {values.dtype}."
+                )
+        return np.asarray(values, dtype=bool).copy()
+
+    def __repr__(self) -> str:
+        spec = self._spec
+        stages = self.n_stages
+        parts = [
+            f"SurveyDesign: {self.n_rows} rows",
+            f"{plural(self.n_strata, 'stratum')}" if spec["strata"] else "no strata",
+            f"{self.n_psu} PSUs" + (f" ({stages} stages)" if stages > 1 else ""),
+        ]
+        lines = [", ".join(parts)]
+        lines.append(
+            "  weights: "
+            + (repr(spec["weights"][0]) if spec["weights"]
+               else ("derived from fpc" if spec["fpc"] else "equal"))
+            + (f"; fpc: {', '.join(map(repr, spec['fpc']))} ({self._fpc_mode}s)"
+               if spec["fpc"] else "; no fpc (with replacement)")
+        )
+        if self._domain is not None:
+            lines.append(f"  domain: {int(self._domain.sum())} of {self.n_rows} rows")
+        lines.append(f"  degrees of freedom: {self.degf}; lonely PSUs: {self.lonely_psu!r}")
+        return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""Domains (``by=`` cells) and the rows that enter an estimate.
+
+:func:`prepare` turns a design, the analysis variables' missingness, the ``by``
+columns and the ``missing`` rule into integer cell codes for the active rows, in one
+vectorised pass. Rows outside the design's domain, with a missing ``by`` value or
+(``missing="omit"``) a missing analysis value get no cell: they leave the estimate's
+domain but stay in the design, so the variance still sees every PSU.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid.design import SurveyDesign, factorize
+from nea_covid.errors import (
+    DesignError,
+    EmptyDomainWarning,
+    MissingValueError,
+    plural,
+    row_labels,
+)
+
+__all__ = ["By", "Missing", "Prepared", "prepare"]
+
+By: TypeAlias = str | Sequence[str] | None
+Missing: TypeAlias = Literal["raise", "omit"]
+
+#: Use a dense presence table for combined by-keys up to this many combinations.
+_DENSE_KEYS = 50_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """The active rows of an estimate and their cells.
+
+    Attributes
+    ----------
+    rows : ndarray of intp
+        Positions of the rows that enter the estimate.
+    cell : ndarray of intp
+        Cell code of each active row (0..n_cells-1).
+    n_cells : int
+    labels : pandas.DataFrame
+        By-values of each cell (no columns without ``by``).
+    weights : ndarray
+        Analysis weights of the active rows.
+    n_obs : ndarray of int
+        Active rows with non-zero weight per cell.
+    n_missing : int
+        Domain rows left out because of missing values.
+    by : tuple of str
+    """
+
+    rows: NDArray[np.intp]
+    cell: NDArray[np.intp]
+    n_cells: int
+    labels: pd.DataFrame
+    weights: NDArray[np.float64]
+    n_obs: NDArray[np.int64]
+    n_missing: int
+    by: tuple[str, ...]
+
+    def cell_sums(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Per-cell sums of ``values`` (shape (k,) or (k, m)) over the active rows."""
+        if values.ndim == 1:
+            return np.bincount(self.cell, weights=values, minlength=self.n_cells)
+        m = values.shape[1]
+        idx = (self.cell[:, None] * m + np.arange(m)).ravel()
+        flat = np.bincount(idx, weights=values.ravel(), minlength=self.n_cells * m)
+        return flat.reshape(self.n_cells, m)
+
+
+def by_columns(by: By) -> tuple[str, ...]:
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        return (by,)
+    cols = tuple(by)
+    if len(set(cols)) != len(cols):
+        raise DesignError(f"`by` names a column twice: {list(cols)}.")
+    return cols
+
+
+def prepare(
+    design: SurveyDesign,
+    incomplete: dict[str, NDArray[np.bool_]],
+    by: By,
+    missing: Missing,
+) -> Prepared:
+    """Cells and active rows for an estimate.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    incomplete : dict
+        For each analysis variable, a boolean array marking rows where it is missing.
+    by : str or list of str, optional
+    missing : {"raise", "omit"}
+    """
+    if missing not in ("raise", "omit"):
+        raise DesignError(f"`missing` must be 'raise' or 'omit', not {missing!r}.")
+    by_cols = by_columns(by)
+    in_domain = design.domain
+    index = design.data.index
+
+    codes: list[NDArray[np.intp]] = []
+    uniques: list[pd.Index] = []
+    ok = in_domain.copy()
+    n_missing = 0
+    problems: list[tuple[str, NDArray[np.bool_]]] = []
+    for col in by_cols:
+        c, u = factorize(design._column(col, "by"))
+        codes.append(c)
+        uniques.append(u)
+        problems.append((col, (c < 0) & in_domain))
+    for name, mask in incomplete.items():
+        problems.append((name, mask & in_domain))
+    if missing == "raise":
+        for name, mask in problems:
+            if mask.any():
+                raise MissingValueError(
+                    f"Column {name!r} has {plural(int(mask.sum()), 'missing value')} in the "
+                    f"domain ({row_labels(index, mask)}). Pass `missing='omit'` to leave those "
+                    "rows out of this estimate (they stay in the design for the variance), or "
+                    "impute them first."
+                )
+    # cells are the by-combinations observed in the domain (whatever the variables'
+    # missingness), so that a variable missing in a whole cell shows as an empty cell.
+    by_ok = in_domain.copy()
+    for c in codes:
+        by_ok &= c >= 0
+    for _, mask in problems:
+        ok &= ~mask
+    n_missing = int((in_domain & ~ok).sum())
+
+    cell_all, labels, n_cells = _cell_codes(codes, uniques, by_ok, by_cols)
+    rows = np.flatnonzero(ok)
+    cell = cell_all[rows]
+    w = design._weights[rows]
+    n_obs = np.bincount(cell, weights=(w != 0).astype(np.float64), minlength=n_cells)
+    n_obs = n_obs.astype(np.int64)
+    empty = n_obs == 0
+    if n_cells == 0 or empty.any():
+        which = (
+            "the domain has no rows" if n_cells == 0 else
+            f"{plural(int(empty.sum()), 'cell')} without observations"
+            + (f" ({_describe(labels, empty)})" if by_cols else "")
+        )
+        warnings.warn(
+            f"Empty domain: {which}; the estimates there are NaN.",
+            EmptyDomainWarning,
+            stacklevel=3,
+        )
+    return Prepared(rows, cell, n_cells, labels, w, n_obs, n_missing, by_cols)
+
+
+def _describe(labels: pd.DataFrame, mask: NDArray[np.bool_]) -> str:
+    shown = labels[mask].head(3).to_dict("records")
+    text = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) for r in shown)
+    return text + ("; ..." if mask.sum() > 3 else "")
+
+
+def _cell_codes(
+    codes: list[NDArray[np.intp]],
+    uniques: list[pd.Index],
+    valid: NDArray[np.bool_],
+    by_cols: tuple[str, ...],
+) -> tuple[NDArray[np.intp], pd.DataFrame, int]:
+    """Code the by-combinations present among ``valid`` rows, first by-column slowest."""
+    n = valid.shape[0]
+    if not codes:
+        cell = np.where(valid, 0, -1).astype(np.intp)
+        return cell, pd.DataFrame(index=range(1)), 1
+    sizes = [max(len(u), 1) for u in uniques]
+    key = np.zeros(n, dtype=np.int64)
+    for c, size in zip(codes, sizes, strict=True):
+        key = key * size + np.where(c >= 0, c, 0)
+    total = int(np.prod(np.array(sizes, dtype=np.float64)))
+    if total <= _DENSE_KEYS:
+        present = np.bincount(key[valid], minlength=total) > 0
+        present_keys = np.flatnonzero(present)
+        lookup = np.cumsum(present) - 1
+        cell = np.where(valid, lookup[key], -1).astype(np.intp)
+    else:
+        present_keys, inverse = np.unique(key[valid], return_inverse=True)
+        cell = np.full(n, -1, dtype=np.intp)
+        cell[valid] = inverse
+    labels = {}
+    rest = present_keys.copy()
+    for col, u, size in zip(reversed(by_cols), reversed(uniques), reversed(sizes), strict=True):
+        labels[col] = u.take(rest % size)
+        rest = rest // size
+    frame = pd.DataFrame({col: np.asarray(labels[col]) for col in by_cols})
+    for col, u in zip(by_cols, uniques, strict=True):
+        if isinstance(u, pd.CategoricalIndex) or isinstance(u.dtype, pd.CategoricalDtype):
+            frame[col] = pd.Categorical(frame[col], categories=u)
+    return cell, frame, int(present_keys.shape[0])

@@ -1,0 +1,113 @@
+"""Exceptions and warnings raised by nea_covid.
+
+Every problem with the user's data is reported with one of these classes, each a
+subclass of :class:`ValueError` (and :class:`KeyError` for unknown columns), so
+``except ValueError`` keeps working. Messages name the column, count the offending
+rows, show the first few row labels and say how to fix the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "ColumnNotFoundError",
+    "DesignEffectWarning",
+    "DesignError",
+    "EmptyDomainWarning",
+    "FPCError",
+    "LonelyPSUError",
+    "LonelyPSUWarning",
+    "MissingValueError",
+    "NestingError",
+    "SurveyError",
+    "SurveyWarning",
+    "VariableTypeError",
+    "WeightError",
+]
+
+
+class SurveyError(ValueError):
+    """Base class of every error nea_covid raises about its input."""
+
+
+class ColumnNotFoundError(SurveyError, KeyError):
+    """A column named in a design or an estimator is not in the data."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DesignError(SurveyError):
+    """The design specification is inconsistent (arguments, stages, domains)."""
+
+
+class WeightError(SurveyError):
+    """Weights are negative, missing, infinite, all zero or not numeric."""
+
+
+class MissingValueError(SurveyError):
+    """Missing values where none are allowed (design columns, or variables with
+    ``missing="raise"``)."""
+
+
+class FPCError(SurveyError):
+    """A finite population correction is impossible or inconsistent."""
+
+
+class NestingError(SurveyError):
+    """Cluster identifiers repeat across strata while ``nest=False``."""
+
+
+class LonelyPSUError(SurveyError):
+    """A stratum has a single primary sampling unit under ``lonely_psu="raise"``."""
+
+
+class VariableTypeError(SurveyError, TypeError):
+    """A variable has the wrong type for the estimator (e.g. text passed to ``mean``)."""
+
+
+class SurveyWarning(UserWarning):
+    """Base class of the warnings nea_covid emits."""
+
+
+class EmptyDomainWarning(SurveyWarning):
+    """A domain (cell) has no observations; its estimate is NaN."""
+
+
+class LonelyPSUWarning(SurveyWarning):
+    """A stratum has a single PSU and is handled by the design's ``lonely_psu`` rule."""
+
+
+class DesignEffectWarning(SurveyWarning):
+    """A design effect cannot be computed (for example weights summing to less than
+    the sample size)."""
+
+
+def row_labels(index: Any, mask: Any, limit: int = 5) -> str:
+    """Describe the first ``limit`` rows selected by ``mask`` by their index labels."""
+    import numpy as np
+
+    positions = np.flatnonzero(np.asarray(mask))
+    shown = [repr(index[int(p)]) if not isinstance(index[int(p)], int | np.integer)
+             else str(index[int(p)]) for p in positions[:limit]]
+    more = "" if positions.size <= limit else ", ..."
+    return "rows " + ", ".join(shown) + more
+
+
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "row") == "1 row"``, ``plural(3, "row") == "3 rows"``."""
+    if count == 1:
+        return f"{count} {noun}"
+    if noun.endswith("stratum"):
+        return f"{count} {noun[:-2]}a"
+    return f"{count} {noun}s"
+
+
+def close_matches(name: str, candidates: Sequence[str]) -> str:
+    """A hint naming the columns closest to ``name``, or an empty string."""
+    import difflib
+
+    found = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3)
+    return f" Did you mean {', '.join(repr(f) for f in found)}?" if found else ""

@@ -1,0 +1,357 @@
+"""Means, totals, proportions and ratios with Taylor-linearisation variance.
+
+All four are ratios of weighted totals computed per cell in one grouped pass:
+``theta = sum(w a) / sum(w b)`` (a total has no denominator), with the influence
+score ``w (a - theta b) / sum(w b)`` per row. The scores of all cells go to
+:func:`nea_covid.variance.taylor_vcov` at once, which gives the covariance across
+every cell and variable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid.design import SurveyDesign
+from nea_covid.domains import By, Missing, Prepared, prepare
+from nea_covid.errors import (
+    DesignEffectWarning,
+    VariableTypeError,
+    plural,
+)
+from nea_covid.results import Estimate
+from nea_covid.variance import Scores, taylor_vcov
+
+__all__ = ["mean", "proportion", "ratio", "total"]
+
+Variables = str | Sequence[str]
+
+
+def _names(variables: Variables, what: str = "variables") -> list[str]:
+    names = [variables] if isinstance(variables, str) else list(variables)
+    if not names:
+        raise VariableTypeError(f"No {what} given.")
+    return names
+
+
+def numeric_matrix(design: SurveyDesign, names: list[str]) -> NDArray[np.float64]:
+    """The named columns as a float matrix (n, p), NaN where missing."""
+    out = np.empty((design.n_rows, len(names)))
+    for j, name in enumerate(names):
+        col = design._column(name)
+        dtype = col.dtype
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+            out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            raise VariableTypeError(
+                f"Column {name!r} is not numeric ({dtype}); means, totals and ratios need "
+                "numbers. For the share of each category use `nc.proportion(design, "
+                f"{name!r})`."
+            )
+        bad = np.isinf(out[:, j])
+        if bad.any():
+            raise VariableTypeError(
+                f"Column {name!r} has {plural(int(bad.sum()), 'infinite value')}; "
+                "replace them before estimating."
+            )
+    return out
+
+
+def _incomplete(names: list[str], y: NDArray[np.float64]) -> dict[str, NDArray[np.bool_]]:
+    return {name: np.isnan(y[:, j]) for j, name in enumerate(names)}
+
+
+def _cell_labels(prep: Prepared, columns: pd.DataFrame) -> pd.DataFrame:
+    """Cross the cells' by-values with the per-cell column labels, cell-major."""
+    k, m = prep.n_cells, len(columns)
+    left = prep.labels.iloc[np.repeat(np.arange(k), m)].reset_index(drop=True)
+    right = columns.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
+    return pd.concat([left, right], axis=1)
+
+
+def ratio_of_totals(
+    design: SurveyDesign,
+    prep: Prepared,
+    numerator: NDArray[np.float64],
+    denominator: NDArray[np.float64] | None,
+    statistic: str,
+    columns: pd.DataFrame,
+    *,
+    with_deff: bool = True,
+) -> Estimate:
+    """The shared engine: ``sum(w a) / sum(w b)`` per cell and column, its
+    covariance, and R's design effects.
+
+    ``numerator`` and ``denominator`` hold the active rows' values (k, m); a
+    ``denominator`` of None gives totals.
+    """
+    w = prep.weights
+    m = numerator.shape[1]
+    k = prep.n_cells
+    a_tot = prep.cell_sums(w[:, None] * numerator)
+    if denominator is None:
+        est = a_tot
+        z = w[:, None] * numerator
+    else:
+        b_tot = prep.cell_sums(w[:, None] * denominator)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = a_tot / b_tot
+            z = w[:, None] * (numerator - est[prep.cell] * denominator) / b_tot[prep.cell]
+        z[~np.isfinite(z)] = 0.0
+    scores = Scores.from_cells(prep.rows, prep.cell, z).with_columns(k * m)
+    vcov = taylor_vcov(design, scores)
+    empty = np.repeat(prep.n_obs == 0, m)
+    est_flat = est.ravel()
+    est_flat[empty] = np.nan
+    vcov[empty, :] = np.nan
+    vcov[:, empty] = np.nan
+    var = np.diag(vcov).copy()
+    se = np.sqrt(np.where(var < 0, np.nan, var))
+    deff = design_effect(prep, z, var) if with_deff else np.full(var.shape[0], np.nan)
+    return Estimate(
+        statistic=statistic,
+        cells=_cell_labels(prep, columns),
+        estimate=est_flat,
+        vcov=vcov,
+        standard_error=se,
+        df=design.degf,
+        n_obs=np.repeat(prep.n_obs, m),
+        deff=deff,
+        by=prep.by,
+        n_missing=prep.n_missing,
+    )
+
+
+def design_effect(
+    prep: Prepared, z: NDArray[np.float64], var: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """R's ``deff=TRUE``: the variance over the simple-random-sampling (without
+    replacement) variance of the linearised variable ``r = z / w`` in each cell,
+    ``s^2_r W^2 (W - n) / (W n)`` with ``W`` the cell's weight sum and ``n`` its
+    number of observations with non-zero weight.
+
+    Where the weights sum to less than the sample size, R's value is undefined; it
+    is NaN here, with a :class:`DesignEffectWarning`. Equal weights of 1 give an
+    infinite design effect, as in R.
+    """
+    w = prep.weights
+    pos = w > 0
+    r = np.zeros_like(z)
+    r[pos] = z[pos] / w[pos, None]
+    big_w = prep.cell_sums(w)[:, None]
+    n = prep.n_obs.astype(np.float64)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_bar = prep.cell_sums(w[:, None] * r) / big_w
+        dev = r - r_bar[prep.cell]
+        s2 = prep.cell_sums(w[:, None] * dev**2) / big_w * n / (n - 1)
+        v_srs = s2 * big_w**2 * (big_w - n) / (big_w * n)
+        deff = var / v_srs.ravel()
+    small = np.repeat((big_w < n).ravel() & (prep.n_obs > 0), z.shape[1])
+    if small.any():
+        warnings.warn(
+            "Design effects are NaN where the weights sum to less than the number of "
+            "observations; are the weights scaled to the population?",
+            DesignEffectWarning,
+            stacklevel=4,
+        )
+        deff[small] = np.nan
+    return np.asarray(deff)
+
+
+def _variable_frame(names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"variable": names})
+
+
+def mean(
+    design: SurveyDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
+) -> Estimate:
+    """Estimate population means, for the whole population or by domain.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Numeric (or boolean) columns.
+    by : str or list of str, optional
+        Domain columns: one cell per observed combination, estimated in one pass,
+        with the covariance across all cells.
+    missing : {"raise", "omit"}, default "raise"
+        "omit" leaves rows with a missing value (in any of ``variables`` or ``by``)
+        out of the estimate's domain, as R's ``na.rm=TRUE``; they stay in the design,
+        and ``Estimate.n_missing`` counts them.
+
+    Returns
+    -------
+    Estimate
+
+    Notes
+    -----
+    The mean is the ratio ``sum(w y) / sum(w)``; its influence score is
+    ``w (y - mean) / sum(w)`` (Lumley 2010, section 2.3; Särndal et al. 1992, 5.6).
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype",
+    ...                     fpc="fpc")
+    >>> est = nc.mean(d, "api00")
+    >>> round(float(est.estimate[0]), 2), round(float(est.standard_error[0]), 4)
+    (662.29, 9.4089)
+    """
+    names = _names(variables)
+    y = numeric_matrix(design, names)
+    prep = prepare(design, _incomplete(names, y), by, missing)
+    values = y[prep.rows]
+    return ratio_of_totals(design, prep, values, np.ones_like(values), "mean",
+                           _variable_frame(names))
+
+
+def total(
+    design: SurveyDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
+) -> Estimate:
+    """Estimate population totals ``sum(w y)``, for the whole population or by domain.
+
+    Parameters are as for :func:`mean`.
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype",
+    ...                     fpc="fpc")
+    >>> round(float(nc.total(d, "enroll").estimate[0]))
+    3687178
+    """
+    names = _names(variables)
+    y = numeric_matrix(design, names)
+    prep = prepare(design, _incomplete(names, y), by, missing)
+    return ratio_of_totals(design, prep, y[prep.rows], None, "total", _variable_frame(names))
+
+
+def ratio(
+    design: SurveyDesign,
+    numerator: Variables,
+    denominator: Variables,
+    *,
+    by: By = None,
+    missing: Missing = "raise",
+) -> Estimate:
+    """Estimate ratios of population totals ``sum(w y) / sum(w x)``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    numerator, denominator : str or list of str
+        Numeric columns; every numerator is divided by every denominator (as R's
+        ``svyratio``), and each cell's ``variable`` reads ``"y/x"``.
+    by, missing
+        As for :func:`mean`; missingness is checked jointly over all columns.
+
+    Notes
+    -----
+    Linearised by the score ``w (y - R x) / sum(w x)`` (Lumley 2010, section 3.5).
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype",
+    ...                     fpc="fpc")
+    >>> round(float(nc.ratio(d, "api.stu", "enroll").estimate[0]), 4)
+    0.8317
+    """
+    num = _names(numerator, "numerator variables")
+    den = _names(denominator, "denominator variables")
+    all_names = list(dict.fromkeys(num + den))
+    y = numeric_matrix(design, all_names)
+    prep = prepare(design, _incomplete(all_names, y), by, missing)
+    pos = {name: j for j, name in enumerate(all_names)}
+    pairs = [(a, b) for b in den for a in num]
+    values = y[prep.rows]
+    a = values[:, [pos[p[0]] for p in pairs]]
+    b = values[:, [pos[p[1]] for p in pairs]]
+    frame = pd.DataFrame({"variable": [f"{p}/{q}" for p, q in pairs]})
+    return ratio_of_totals(design, prep, a, b, "ratio", frame)
+
+
+def levels_of(design: SurveyDesign, name: str) -> tuple[NDArray[np.intp], pd.Index]:
+    """Codes (-1 for missing) and levels of a categorical-like column: categories of a
+    pandas Categorical (all of them, as R's factor levels), False/True for booleans,
+    sorted distinct values for text and whole numbers."""
+    col = design._column(name)
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return np.asarray(col.cat.codes, dtype=np.intp), pd.Index(col.cat.categories)
+    if pd.api.types.is_bool_dtype(dtype):
+        arr = col.astype("boolean")
+        codes = np.where(arr.isna(), -1, arr.fillna(False).astype(int)).astype(np.intp)
+        return codes, pd.Index([False, True])
+    if pd.api.types.is_float_dtype(dtype):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        finite = values[~np.isnan(values)]
+        if not np.all(finite == np.round(finite)):
+            raise VariableTypeError(
+                f"Column {name!r} has non-integer numbers; proportions need categories "
+                "(categorical, text, boolean or integer-coded). Use `nc.mean` for a "
+                "numeric variable, or cut it into classes first."
+            )
+    codes, uniques = pd.factorize(col, sort=True)
+    return np.asarray(codes, dtype=np.intp), pd.Index(uniques)
+
+
+def proportion(
+    design: SurveyDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
+) -> Estimate:
+    """Estimate the population share of every category of one or more variables.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Categorical, text, boolean or integer-coded columns; one cell per level
+        (all categories of a pandas Categorical, the observed values otherwise).
+    by, missing
+        As for :func:`mean`.
+
+    Returns
+    -------
+    Estimate
+        With a ``level`` column in :attr:`Estimate.cells`. Intervals take R's
+        ``svyciprop`` methods: ``est.confidence_interval(method="logit")`` and
+        "likelihood", "asin", "beta", "mean", "xlogit".
+
+    Notes
+    -----
+    A proportion is the mean of the level's indicator (R's ``svymean`` on a factor).
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype",
+    ...                     fpc="fpc")
+    >>> est = nc.proportion(d, "awards")
+    >>> [round(float(p), 4) for p in est.estimate]
+    [0.3809, 0.6191]
+    """
+    names = _names(variables)
+    coded = [levels_of(design, name) for name in names]
+    incomplete = {name: codes < 0 for name, (codes, _) in zip(names, coded, strict=True)}
+    prep = prepare(design, incomplete, by, missing)
+    width = sum(len(levels) for _, levels in coded)
+    indicators = np.zeros((prep.rows.shape[0], width))
+    offset = 0
+    for codes, levels in coded:
+        active = codes[prep.rows]
+        indicators[np.arange(active.shape[0]), offset + active] = 1.0
+        offset += len(levels)
+    frame = pd.DataFrame({
+        "variable": [name for name, (_, lv) in zip(names, coded, strict=True) for _ in lv],
+        "level": [level for _, lv in coded for level in lv],
+    })
+    est = ratio_of_totals(design, prep, indicators, np.ones_like(indicators), "proportion",
+                          frame)
+    from nea_covid.profile import attach_likelihood_interval
+
+    return attach_likelihood_interval(est, design, prep, indicators)

@@ -1,0 +1,79 @@
+"""Confidence intervals from estimates and standard errors.
+
+Pure numpy/scipy functions on arrays; :class:`nea_covid.Estimate` calls them.
+The proportion intervals follow R's ``svyciprop`` (Lumley 2010, section 2.6;
+Korn & Graubard 1998 for "beta").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special, stats
+
+__all__ = ["proportion_interval", "t_critical", "t_interval"]
+
+Array = NDArray[np.float64]
+
+
+def t_critical(df: float, confidence_level: float) -> float:
+    """Two-sided critical value of Student's t (normal when ``df`` is infinite);
+    NaN when ``df <= 0``."""
+    if df <= 0:
+        return float("nan")
+    q = 1 - (1 - confidence_level) / 2
+    return float(stats.norm.ppf(q) if np.isinf(df) else stats.t.ppf(q, df))
+
+
+def t_interval(
+    estimate: Array, standard_error: Array, df: float, confidence_level: float
+) -> tuple[Array, Array]:
+    """``estimate -+ t(df) * standard_error``."""
+    t = t_critical(df, confidence_level)
+    return estimate - t * standard_error, estimate + t * standard_error
+
+
+def proportion_interval(
+    method: str,
+    p: Array,
+    standard_error: Array,
+    df: float,
+    confidence_level: float,
+    *,
+    n_obs: NDArray[np.int64],
+) -> tuple[Array, Array]:
+    """Intervals for proportions as R's ``svyciprop``.
+
+    Parameters
+    ----------
+    method : {"logit", "asin", "xlogit", "beta"}
+        "logit" and "xlogit": a t interval for ``logit(p)`` with the delta-method SE,
+        transformed back (R computes "logit" from an intercept-only quasibinomial
+        ``svyglm``, whose Wald interval is the same). "asin": the same on
+        ``asin(sqrt(p))``. "beta": Korn & Graubard's Clopper-Pearson interval with
+        the effective sample size ``p(1-p)/SE^2``, df-adjusted.
+    n_obs : array of int
+        Number of observations per cell (R's ``nrow(design)``), for "beta".
+    """
+    t = t_critical(df, confidence_level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method in ("logit", "xlogit"):
+            eta = special.logit(p)
+            se = standard_error / (p * (1 - p))
+            return special.expit(eta - t * se), special.expit(eta + t * se)
+        if method == "asin":
+            eta = np.arcsin(np.sqrt(p))
+            se = standard_error / (2 * np.sqrt(p) * np.sqrt(1 - p))
+            return np.sin(eta - t * se) ** 2, np.sin(eta + t * se) ** 2
+        if method == "beta":
+            alpha = 1 - confidence_level
+            n_eff = p * (1 - p) / standard_error**2
+            adjust = (
+                stats.t.ppf(alpha / 2, n_obs - 1) / stats.t.ppf(alpha / 2, df)
+                if df > 0 else np.nan
+            )
+            n_eff = n_eff * adjust**2
+            low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    raise ValueError(f"Unknown proportion interval method {method!r}.")

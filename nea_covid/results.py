@@ -1,0 +1,197 @@
+"""The one result type of every estimator: :class:`Estimate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid import intervals
+
+__all__ = ["ConfidenceInterval", "Estimate"]
+
+IntervalMethod = Literal["t", "mean", "logit", "likelihood", "asin", "beta", "xlogit", "woodruff"]
+
+
+class ConfidenceInterval(NamedTuple):
+    """Lower and upper bounds, one per cell."""
+
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+
+
+def _readonly(a: Any, dtype: Any = np.float64) -> NDArray[Any]:
+    out = np.array(a, dtype=dtype)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Estimate:
+    """Design-based estimates with their full covariance matrix.
+
+    One object for means, totals, proportions, ratios and quantiles, for the whole
+    population or for domains. The cells (one per estimated quantity) are described
+    by :attr:`cells`; all arrays follow that order.
+
+    Attributes
+    ----------
+    statistic : str
+        "mean", "total", "proportion", "ratio" or "quantile".
+    cells : pandas.DataFrame
+        One row per cell: a column per ``by`` variable, ``variable``, and ``level``
+        (proportions) or ``quantile`` (quantiles).
+    estimate : ndarray
+        Point estimates.
+    vcov : ndarray, shape (n_cells, n_cells)
+        Covariance across all cells (also across domains, so that domains and waves
+        can be contrasted). For quantiles only the diagonal is known (NaN elsewhere).
+    standard_error : ndarray
+        Standard errors.
+    df : int
+        Degrees of freedom for intervals and tests (the design's ``degf``).
+    n_obs : ndarray of int
+        Number of observations (rows with the variable observed) per cell.
+    deff : ndarray
+        Design effects as R's ``deff=TRUE`` (variance over the variance of simple
+        random sampling without replacement of the same size); NaN where undefined.
+    by : tuple of str
+        The domain variables.
+    n_missing : int
+        Rows of the domain left out because of missing values (``missing="omit"``).
+    confidence_level : float
+        Level of the intervals in :meth:`to_frame` (default 0.95).
+    """
+
+    statistic: str
+    cells: pd.DataFrame
+    estimate: NDArray[np.float64]
+    vcov: NDArray[np.float64]
+    standard_error: NDArray[np.float64]
+    df: int
+    n_obs: NDArray[np.int64]
+    deff: NDArray[np.float64]
+    by: tuple[str, ...] = ()
+    n_missing: int = 0
+    confidence_level: float = 0.95
+    interval_method: str = "t"
+    _special_interval: Callable[[float, str], ConfidenceInterval] | None = field(
+        default=None, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("estimate", "vcov", "standard_error", "deff"):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
+        object.__setattr__(self, "n_obs", _readonly(self.n_obs, np.int64))
+
+    # ------------------------------------------------------------------ inference
+    def confidence_interval(
+        self, confidence_level: float | None = None, method: IntervalMethod | None = None
+    ) -> ConfidenceInterval:
+        """Confidence intervals for every cell.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+        method : str, optional
+            "t" (estimate +- t quantile on the design df times SE; the default) for
+            every statistic. Proportions also take R's ``svyciprop`` methods:
+            "logit", "likelihood", "asin", "beta" (Korn-Graubard), "mean" (= "t"),
+            "xlogit". Quantiles use Woodruff intervals ("woodruff", their default).
+
+        Returns
+        -------
+        ConfidenceInterval
+            ``(low, high)`` arrays, one value per cell.
+        """
+        level = self.confidence_level if confidence_level is None else float(confidence_level)
+        if not 0 < level < 1:
+            raise ValueError(f"confidence_level must be in (0, 1), not {level}.")
+        method = method or self.interval_method  # type: ignore[assignment]
+        if method in ("t", "mean", "wald") and self.statistic != "quantile":
+            low, high = intervals.t_interval(self.estimate, self.standard_error, self.df, level)
+            return ConfidenceInterval(low, high)
+        if self.statistic == "proportion" and method in ("logit", "asin", "beta", "xlogit"):
+            low, high = intervals.proportion_interval(
+                method, self.estimate, self.standard_error, self.df, level,
+                n_obs=self.n_obs,
+            )
+            return ConfidenceInterval(low, high)
+        if self._special_interval is not None:
+            return self._special_interval(level, str(method))
+        raise ValueError(
+            f"Interval method {method!r} is not available for a {self.statistic}; "
+            "use 't'" + (" (or 'logit', 'likelihood', 'asin', 'beta', 'xlogit')"
+                         if self.statistic == "proportion" else "") + "."
+        )
+
+    # ------------------------------------------------------------------ output
+    def to_frame(
+        self, confidence_level: float | None = None, method: IntervalMethod | None = None
+    ) -> pd.DataFrame:
+        """A tidy DataFrame, one row per cell.
+
+        Columns: each ``by`` variable, ``variable``, ``level`` (proportions) or
+        ``quantile`` (quantiles), ``estimate``, ``standard_error``, ``ci_low``,
+        ``ci_high``, ``df``, ``n_obs``, ``deff``.
+        """
+        ci = self.confidence_interval(confidence_level, method)
+        out = self.cells.copy()
+        out["estimate"] = self.estimate
+        out["standard_error"] = self.standard_error
+        out["ci_low"] = ci.low
+        out["ci_high"] = ci.high
+        out["df"] = self.df
+        out["n_obs"] = self.n_obs
+        out["deff"] = self.deff
+        return out.reset_index(drop=True)
+
+    def to_xarray(
+        self, confidence_level: float | None = None, method: IntervalMethod | None = None
+    ) -> Any:
+        """An :class:`xarray.Dataset` with the by-variables, ``variable`` and ``level``
+        (or ``quantile``) as dimensions; unobserved combinations are NaN."""
+        frame = self.to_frame(confidence_level, method)
+        dims = list(self.cells.columns)
+        ds = frame.drop(columns="df").set_index(dims).to_xarray()
+        ds.attrs.update(
+            statistic=self.statistic, df=self.df, n_missing=self.n_missing,
+            confidence_level=self.confidence_level if confidence_level is None
+            else confidence_level,
+        )
+        return ds
+
+    def _label(self, i: int) -> str:
+        row = self.cells.iloc[i]
+        return ", ".join(f"{c}={row[c]}" for c in self.cells.columns)
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+    def __repr__(self) -> str:
+        frame = self.to_frame()
+        shown = frame.drop(columns=["df"]).head(20)
+        head = (
+            f"Estimate: {self.statistic}"
+            + (f" by {', '.join(self.by)}" if self.by else "")
+            + f", {len(self)} cells, df={self.df}"
+            + (f", {self.n_missing} rows omitted (missing)" if self.n_missing else "")
+        )
+        body = shown.to_string(index=False, float_format=lambda x: f"{x:.6g}")
+        more = f"\n... {len(frame) - 20} more cells" if len(frame) > 20 else ""
+        return f"{head}\n{body}{more}"
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame().drop(columns=["df"])
+        level = int(round(100 * self.confidence_level))
+        caption = (
+            f"{self.statistic}" + (f" by {', '.join(self.by)}" if self.by else "")
+            + f" &mdash; {level}% intervals, df = {self.df}"
+            + (f"; {self.n_missing} rows omitted (missing)" if self.n_missing else "")
+        )
+        table = frame.to_html(index=False, float_format=lambda x: f"{x:.6g}", border=0)
+        return f"<div><p><b>Estimate</b>: {caption}</p>{table}</div>"

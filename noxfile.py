@@ -1,0 +1,53 @@
+"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``r_reference``, ``bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.default_venv_backend = "venv"
+
+PYTHON = ["3.11", "3.12", "3.13"]
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """The default test suite (what CI runs), in the current environment."""
+    session.run("python", "-m", "pip", "install", "-e", ".[test]", "-q")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=False)
+def slow(session: nox.Session) -> None:
+    """Slow tests (large data, long property runs): opt-in."""
+    session.run("python", "-m", "pip", "install", "-e", ".[test]", "-q")
+    session.run("python", "-m", "pytest", "-m", "slow", "--hypothesis-profile=thorough",
+                *session.posargs)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format check)."""
+    session.run("python", "-m", "pip", "install", "ruff>=0.6", "-q")
+    session.run("ruff", "check", "nea_covid", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=False)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.run("python", "-m", "pip", "install", "-e", ".[lint]", "-q")
+    session.run("mypy")
+
+
+@nox.session(python=False)
+def r_reference(session: nox.Session) -> None:
+    """Regenerate the R fixtures (needs R and the survey package:
+    ``apt-get install -y r-cran-survey r-cran-jsonlite``)."""
+    session.run("Rscript", "tests/reference/core.R", external=True)
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against a numpy lower bound, and R survey / svy where installed."""
+    session.run("python", "-m", "pip", "install", "-e", ".[bench]", "-q")
+    session.run("python", "benchmarks/bench_core.py", *session.posargs)
