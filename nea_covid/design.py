@@ -285,7 +285,8 @@ class SurveyDesign:
         missing = values.isna().to_numpy()
         if missing.any():
             raise MissingValueError(
-                f"{role.capitalize()} column {col!r} has {plural(int(missing.sum()), 'missing value')} "
+                f"{role.capitalize()} column {col!r} has "
+                f"{plural(int(missing.sum()), 'missing value')} "
                 f"({row_labels(self._data.index, missing)}). Design columns must be complete: "
                 "fill them in, or drop those rows before building the design."
             )
@@ -309,10 +310,7 @@ class SurveyDesign:
                 h_codes, h_labels = strata[min(s, len(strata) - 1)]
             else:
                 h_codes, h_labels = zeros, pd.Index(["(all)"])
-            if clusters:
-                c_codes = clusters[s][0]
-            else:
-                c_codes = np.arange(n, dtype=np.intp)
+            c_codes = clusters[s][0] if clusters else np.arange(n, dtype=np.intp)
             if parent is None:
                 group_row, group_first = combine_codes(h_codes)
                 if self.nest:
@@ -332,11 +330,10 @@ class SurveyDesign:
             popsize = None
             if s < len(fpc_values):
                 popsize = self._popsize(fpc_values[s], fpc_mode, group_row, group_size, s)
-            if before is None:
-                fraction_before = np.ones(group_first.size)
-            else:
-                # every row of a group shares its parent unit, hence the same multiplier
-                fraction_before = before[group_first]
+            # every row of a group shares its parent unit, hence the same multiplier
+            fraction_before = (
+                np.ones(group_first.size) if before is None else before[group_first]
+            )
             stages.append(Stage(unit, group, group_size, popsize, fraction_before, labels))
             row_fraction = (
                 np.zeros(n) if popsize is None else (group_size / popsize)[group_row]

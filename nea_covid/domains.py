@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -67,14 +67,15 @@ class Prepared:
     n_missing: int
     by: tuple[str, ...]
 
-    def cell_sums(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    def cell_sums(self, values: NDArray[Any]) -> NDArray[np.float64]:
         """Per-cell sums of ``values`` (shape (k,) or (k, m)) over the active rows."""
         if values.ndim == 1:
-            return np.bincount(self.cell, weights=values, minlength=self.n_cells)
+            return np.bincount(self.cell, weights=values, minlength=self.n_cells).astype(
+                np.float64, copy=False)
         m = values.shape[1]
         idx = (self.cell[:, None] * m + np.arange(m)).ravel()
         flat = np.bincount(idx, weights=values.ravel(), minlength=self.n_cells * m)
-        return flat.reshape(self.n_cells, m)
+        return flat.reshape(self.n_cells, m).astype(np.float64, copy=False)
 
 
 def by_columns(by: By) -> tuple[str, ...]:

@@ -90,10 +90,10 @@ def row_labels(index: Any, mask: Any, limit: int = 5) -> str:
     import numpy as np
 
     positions = np.flatnonzero(np.asarray(mask))
-    shown = [repr(index[int(p)]) if not isinstance(index[int(p)], int | np.integer)
-             else str(index[int(p)]) for p in positions[:limit]]
+    labels = [index[int(p)] for p in positions[:limit]]
+    shown = [str(v) if isinstance(v, int | np.integer) else repr(v) for v in labels]
     more = "" if positions.size <= limit else ", ..."
-    return "rows " + ", ".join(shown) + more
+    return ("row " if positions.size == 1 else "rows ") + ", ".join(shown) + more
 
 
 def plural(count: int, noun: str) -> str:

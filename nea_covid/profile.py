@@ -158,7 +158,10 @@ def profile_interval(
 
         def deviance(beta: NDArray[np.float64]) -> NDArray[np.float64]:
             mu = special.expit(beta)
-            return -2.0 * (w_yes[:, None] * np.log(mu) + w_no[:, None] * np.log1p(-mu))
+            dev: NDArray[np.float64] = -2.0 * (
+                w_yes[:, None] * np.log(mu) + w_no[:, None] * np.log1p(-mu)
+            )
+            return dev
 
         dev0 = deviance(beta0[:, None])[:, 0]
         steps = np.arange(1, _MAX_STEPS)
@@ -189,8 +192,9 @@ def profile_interval(
         is_mid = np.arange(size)[None, :] == n_down[:, None]
         xs = np.where(take_down, down_beta, np.where(is_mid, beta0[cells][:, None], up_beta))
         ys = np.where(take_down, down_z, np.where(is_mid, 0.0, up_z))
-        u, v = _spline_grid(xs, ys)
-        bounds = _approx(v, u, cutoff[cells])
+        with np.errstate(all="ignore"):  # degenerate cells end as NaN, as in R
+            u, v = _spline_grid(xs, ys)
+            bounds = _approx(v, u, cutoff[cells])
         low[cells] = special.expit(bounds[:, 0])
         high[cells] = special.expit(bounds[:, 1])
     return low, high

@@ -44,12 +44,10 @@ class _SortedCells:
         self.start = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self.count = counts
         # R accumulates cumsum() and sum() in long double; so do we, per cell
-        cum = np.cumsum(w[order].astype(np.longdouble))
-        before = np.concatenate(([np.longdouble(0)], cum))[self.start]
-        self.cumw = (cum - before[self.cell]).astype(np.float64)
-        last = self.start + counts - 1
-        total = np.where(counts > 0, cum[np.maximum(last, 0)] - before, 0)
-        self.total = np.asarray(total, dtype=np.float64)
+        cum = np.concatenate(([np.longdouble(0)], np.cumsum(w[order].astype(np.longdouble))))
+        before = cum[self.start]
+        self.cumw = (cum[1:] - before[self.cell]).astype(np.float64)
+        self.total = (cum[self.start + counts] - before).astype(np.float64)
 
     def qrule_math(self, target_cell: NDArray[np.intp], p: NDArray[np.float64]
                    ) -> NDArray[np.float64]:
@@ -67,12 +65,11 @@ class _SortedCells:
         pos = np.maximum(count - 1, 0)  # R's last(): the first row when none qualifies
         size = self.count[target_cell]
         out = np.full(p.shape[0], np.nan)
-        ok = size > 0
-        i_low = self.start[target_cell] + pos
-        i_up = self.start[target_cell] + np.minimum(pos + 1, size - 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w_low = p - self.cumw[np.where(ok, i_low, 0)] / self.total[target_cell]
-        out[ok] = np.where(w_low[ok] == 0, self.x[i_low[ok]], self.x[i_up[ok]])
+        ok = np.flatnonzero(size > 0)
+        i_low = self.start[target_cell[ok]] + pos[ok]
+        i_up = self.start[target_cell[ok]] + np.minimum(pos[ok] + 1, size[ok] - 1)
+        w_low = p[ok] - self.cumw[i_low] / self.total[target_cell[ok]]
+        out[ok] = np.where(w_low == 0, self.x[i_low], self.x[i_up])
         return out
 
 
@@ -108,11 +105,11 @@ def quantile(
     -------
     Estimate
         ``cells`` has a ``quantile`` column. ``standard_error`` is R's: the width of
-        the Woodruff interval (at ``confidence_level``) over ``2 t``. ``vcov`` carries these variances on the
-        diagonal and, off it, the covariances implied by the same linearisation
-        (covariance of the CDF estimates times the Woodruff slopes), so quantiles can
-        be contrasted; R reports no covariances. ``confidence_interval(level)``
-        recomputes the Woodruff interval at that level.
+        the Woodruff interval (at ``confidence_level``) over ``2 t``. ``vcov`` carries
+        these variances on the diagonal and, off it, the covariances implied by the
+        same linearisation (covariance of the CDF estimates times the Woodruff
+        slopes), so quantiles can be contrasted; R reports no covariances.
+        ``confidence_interval(level)`` recomputes the Woodruff interval at that level.
 
     Notes
     -----
@@ -140,7 +137,7 @@ def quantile(
         raise DesignError(f"`quantiles` must be probabilities in [0, 1], not {quantiles!r}.")
     names = _names(variables)
     y = numeric_matrix(design, names)
-    for j, name in enumerate(names):
+    for name in names:
         if design._column(name).dtype == bool:
             raise VariableTypeError(f"Column {name!r} is boolean; quantiles need numbers.")
     prep = prepare(design, _incomplete(names, y), by, missing)
@@ -169,7 +166,6 @@ def quantile(
     estimate = qhat.reshape(-1)
     cell_of = np.repeat(np.arange(k), p_vars * q)
     var_of = np.tile(np.repeat(np.arange(p_vars), q), k)
-    p_of = np.tile(probs, k * p_vars)
 
     def woodruff(level: float, method: str) -> ConfidenceInterval:
         method = interval_type if method in ("woodruff", "t") else method

@@ -187,7 +187,7 @@ class Estimate:
 
     def _repr_html_(self) -> str:
         frame = self.to_frame().drop(columns=["df"])
-        level = int(round(100 * self.confidence_level))
+        level = round(100 * self.confidence_level)
         caption = (
             f"{self.statistic}" + (f" by {', '.join(self.by)}" if self.by else "")
             + f" &mdash; {level}% intervals, df = {self.df}"

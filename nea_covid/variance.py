@@ -123,9 +123,9 @@ def _average_factors(
     n_ok = np.asarray(by_parent.T @ (present * ~lonely).T).T
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(n_all > 0, n_all / n_ok, 1.0)
-    undefined = np.isinf(factor).any(axis=1)
+    undefined: NDArray[np.bool_] = np.asarray(np.isinf(factor).any(axis=1))
     factor[np.isinf(factor)] = 0.0
-    return factor[:, parent[stage.group]].T, undefined
+    return np.asarray(factor[:, parent[stage.group]].T, dtype=np.float64), undefined
 
 
 def _parent_of_groups(stage: Stage, previous: Stage | None) -> NDArray[np.intp]:
@@ -202,7 +202,7 @@ def _stage_quadratic(
         dev *= np.sqrt(unit_scale)[:, None]
         if factor is not None:
             dev *= np.sqrt(factor)
-        return dev.T @ dev
+        return np.asarray(dev.T @ dev, dtype=np.float64)
     # sparse: sum_u s T T' - sum_g s_g n_g M M'   (units with zero totals included)
     means = np.asarray((_indicator(group, n_groups) @ totals).todense()) / stage.group_size[:, None]
     means[~centred] = 0.0

@@ -23,7 +23,8 @@ def read_csv_exact(path: Any) -> pd.DataFrame:
     extra: dict[str, Any] = {}
     if int(pd.__version__.split(".")[0]) < 3:
         extra["float_precision"] = "round_trip"
-    return pd.read_csv(path, dtype={"cds": str}, skipinitialspace=True, **extra)
+    frame: pd.DataFrame = pd.read_csv(path, dtype={"cds": str}, skipinitialspace=True, **extra)
+    return frame
 
 
 def _read(stem: str) -> pd.DataFrame:
