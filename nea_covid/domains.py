@@ -42,8 +42,8 @@ class Prepared:
 
     Attributes
     ----------
-    rows : ndarray of intp
-        Positions of the rows that enter the estimate.
+    rows : ndarray of intp or None
+        Positions of the rows that enter the estimate; None when all rows do.
     cell : ndarray of intp
         Cell code of each active row (0..n_cells-1).
     n_cells : int
@@ -58,7 +58,7 @@ class Prepared:
     by : tuple of str
     """
 
-    rows: NDArray[np.intp]
+    rows: NDArray[np.intp] | None
     cell: NDArray[np.intp]
     n_cells: int
     labels: pd.DataFrame
@@ -67,8 +67,20 @@ class Prepared:
     n_missing: int
     by: tuple[str, ...]
 
+    def take(self, values: NDArray[Any]) -> NDArray[Any]:
+        """The active rows of a per-row array."""
+        return values if self.rows is None else values[self.rows]
+
+    @property
+    def row_index(self) -> NDArray[np.intp]:
+        """Positions of the active rows."""
+        return np.arange(self.cell.shape[0]) if self.rows is None else self.rows
+
     def cell_sums(self, values: NDArray[Any]) -> NDArray[np.float64]:
         """Per-cell sums of ``values`` (shape (k,) or (k, m)) over the active rows."""
+        if self.n_cells == 1:
+            return np.atleast_1d(values.sum(axis=0)).reshape((1, *values.shape[1:])).astype(
+                np.float64, copy=False)
         if values.ndim == 1:
             return np.bincount(self.cell, weights=values, minlength=self.n_cells).astype(
                 np.float64, copy=False)
@@ -108,8 +120,11 @@ def prepare(
     if missing not in ("raise", "omit"):
         raise DesignError(f"`missing` must be 'raise' or 'omit', not {missing!r}.")
     by_cols = by_columns(by)
-    in_domain = design.domain
     index = design.data.index
+    if (design._domain is None and not by_cols
+            and not any(mask.any() for mask in incomplete.values())):
+        return _all_rows(design)
+    in_domain = design.domain
 
     codes: list[NDArray[np.intp]] = []
     uniques: list[pd.Index] = []
@@ -142,9 +157,11 @@ def prepare(
     n_missing = int((in_domain & ~ok).sum())
 
     cell_all, labels, n_cells = _cell_codes(codes, uniques, by_ok, by_cols)
-    rows = np.flatnonzero(ok)
-    cell = cell_all[rows]
-    w = design._weights[rows]
+    rows: NDArray[np.intp] | None = np.flatnonzero(ok)
+    if rows is not None and rows.shape[0] == ok.shape[0]:
+        rows = None
+    cell = cell_all if rows is None else cell_all[rows]
+    w = design._weights if rows is None else design._weights[rows]
     n_obs = np.bincount(cell, weights=(w != 0).astype(np.float64), minlength=n_cells)
     n_obs = n_obs.astype(np.int64)
     empty = n_obs == 0
@@ -160,6 +177,15 @@ def prepare(
             stacklevel=3,
         )
     return Prepared(rows, cell, n_cells, labels, w, n_obs, n_missing, by_cols)
+
+
+def _all_rows(design: SurveyDesign) -> Prepared:
+    """Every row in one cell: the common case, without copies."""
+    w = design._weights
+    n = w.shape[0]
+    n_obs = np.array([np.count_nonzero(w)], dtype=np.int64)
+    return Prepared(None, np.zeros(n, dtype=np.intp), 1, pd.DataFrame(index=range(1)), w,
+                    n_obs, 0, ())
 
 
 def _describe(labels: pd.DataFrame, mask: NDArray[np.bool_]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,8 @@ from nea_covid.errors import (
     plural,
 )
 from nea_covid.results import Estimate
-from nea_covid.variance import Scores, taylor_vcov
+from nea_covid.scores import RatioScores, weighted_bincount
+from nea_covid.variance import taylor_vcov
 
 __all__ = ["mean", "proportion", "ratio", "total"]
 
@@ -73,49 +75,81 @@ def _cell_labels(prep: Prepared, columns: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([left, right], axis=1)
 
 
+Denominator = NDArray[np.float64] | Literal["weights"] | None
+
+
+def _cell_column_sums(
+    prep: Prepared, values: NDArray[np.float64] | None, codes: NDArray[np.intp] | None,
+    width: int,
+) -> NDArray[np.float64]:
+    """Per-cell sums of ``w * a`` for dense ``a`` (rows, width) or category codes."""
+    w = prep.weights
+    k = prep.n_cells
+    if codes is not None:
+        key = codes if k == 1 else prep.cell * width + codes
+        sums: NDArray[np.float64] = weighted_bincount(key, w, k * width)
+        return sums.reshape(k, width)
+    assert values is not None
+    if k == 1:
+        return (w @ values)[None, :]
+    out = np.empty((k, width))
+    for j in range(width):  # variables, not cells or categories
+        out[:, j] = weighted_bincount(prep.cell, w * values[:, j], k)
+    return out
+
+
 def ratio_of_totals(
     design: SurveyDesign,
     prep: Prepared,
-    numerator: NDArray[np.float64],
-    denominator: NDArray[np.float64] | None,
+    numerator: NDArray[np.float64] | None,
+    denominator: Denominator,
     statistic: str,
     columns: pd.DataFrame,
     *,
+    codes: NDArray[np.intp] | None = None,
     with_deff: bool = True,
 ) -> Estimate:
     """The shared engine: ``sum(w a) / sum(w b)`` per cell and column, its
     covariance, and R's design effects.
 
-    ``numerator`` and ``denominator`` hold the active rows' values (k, m); a
-    ``denominator`` of None gives totals.
+    Parameters
+    ----------
+    numerator : ndarray (active rows, m) or None
+        ``a``; None when ``codes`` gives ``a`` as category indicators.
+    denominator : ndarray (active rows, m), "weights" or None
+        ``b``; "weights" means ``b = 1`` (means and proportions); None gives totals.
+    codes : ndarray of intp, optional
+        Category code (0..m-1) of each active row, for proportions.
     """
-    w = prep.weights
-    m = numerator.shape[1]
+    m = len(columns)
     k = prep.n_cells
-    a_tot = prep.cell_sums(w[:, None] * numerator)
+    a_tot = _cell_column_sums(prep, numerator, codes, m)
     if denominator is None:
-        est = a_tot
-        z = w[:, None] * numerator
+        scale = np.ones((k, m))
+        theta = a_tot
     else:
-        b_tot = prep.cell_sums(w[:, None] * denominator)
+        if isinstance(denominator, str):
+            scale = np.repeat(prep.cell_sums(prep.weights)[:, None], m, axis=1)
+        else:
+            scale = _cell_column_sums(prep, denominator, None, m)
         with np.errstate(divide="ignore", invalid="ignore"):
-            est = a_tot / b_tot
-            z = w[:, None] * (numerator - est[prep.cell] * denominator) / b_tot[prep.cell]
-        z[~np.isfinite(z)] = 0.0
-    scores = Scores.from_cells(prep.rows, prep.cell, z).with_columns(k * m)
+            theta = a_tot / scale
+    scores = RatioScores(prep.rows, prep.cell, k, m, prep.weights, numerator, codes,
+                         denominator, theta, scale)
     vcov = taylor_vcov(design, scores)
     empty = np.repeat(prep.n_obs == 0, m)
-    est_flat = est.ravel()
-    est_flat[empty] = np.nan
+    estimate = theta.ravel().copy()
+    estimate[empty] = np.nan
     vcov[empty, :] = np.nan
     vcov[:, empty] = np.nan
     var = np.diag(vcov).copy()
     se = np.sqrt(np.where(var < 0, np.nan, var))
-    deff = design_effect(prep, z, var) if with_deff else np.full(var.shape[0], np.nan)
+    deff = (design_effect(prep, scores, var) if with_deff
+            else np.full(var.shape[0], np.nan))
     return Estimate(
         statistic=statistic,
         cells=_cell_labels(prep, columns),
-        estimate=est_flat,
+        estimate=estimate,
         vcov=vcov,
         standard_error=se,
         df=design.degf,
@@ -126,31 +160,55 @@ def ratio_of_totals(
     )
 
 
+def _squared_deviations(prep: Prepared, scores: RatioScores) -> NDArray[np.float64]:
+    """Per cell and column, ``sum w (a - theta b - c)^2`` with ``c`` the weighted mean
+    of ``a`` for totals (R's ``svyvar`` centring) and 0 for ratios, where the
+    linearised variable has mean zero."""
+    w, theta, m = prep.weights, scores.theta, scores.width
+    big_w = prep.cell_sums(w)
+    if scores.codes is not None:  # indicators: closed form from the level sums
+        hits = theta * big_w[:, None] if scores.denominator is not None else theta
+        centre = theta if scores.denominator is not None else theta / big_w[:, None]
+        return hits * (1 - centre) ** 2 + (big_w[:, None] - hits) * centre**2
+    assert scores.numerator is not None
+    out = np.empty((prep.n_cells, m))
+    b = scores.denominator
+    for j in range(m):  # variables, not cells
+        a = scores.numerator[:, j]
+        if b is None:
+            dev = a - _per_row(prep, theta[:, j] / big_w)
+        elif isinstance(b, str):
+            dev = a - _per_row(prep, theta[:, j])
+        else:
+            dev = a - _per_row(prep, theta[:, j]) * b[:, j]
+        out[:, j] = prep.cell_sums(w * dev * dev)
+    return out
+
+
+def _per_row(prep: Prepared, per_cell: NDArray[np.float64]) -> NDArray[np.float64] | float:
+    """A per-cell quantity for every active row (a scalar when there is one cell)."""
+    return float(per_cell[0]) if prep.n_cells == 1 else per_cell[prep.cell]
+
+
 def design_effect(
-    prep: Prepared, z: NDArray[np.float64], var: NDArray[np.float64]
+    prep: Prepared, scores: RatioScores, var: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """R's ``deff=TRUE``: the variance over the simple-random-sampling (without
-    replacement) variance of the linearised variable ``r = z / w`` in each cell,
-    ``s^2_r W^2 (W - n) / (W n)`` with ``W`` the cell's weight sum and ``n`` its
-    number of observations with non-zero weight.
+    replacement) variance of the linearised variable ``r = (a - theta b) / sum(w b)``
+    (``r = a`` for totals) in each cell, ``s^2_r W^2 (W - n) / (W n)`` with ``W`` the
+    cell's weight sum and ``n`` its number of observations with non-zero weight.
 
     Where the weights sum to less than the sample size, R's value is undefined; it
     is NaN here, with a :class:`DesignEffectWarning`. Equal weights of 1 give an
     infinite design effect, as in R.
     """
-    w = prep.weights
-    pos = w > 0
-    r = np.zeros_like(z)
-    r[pos] = z[pos] / w[pos, None]
-    big_w = prep.cell_sums(w)[:, None]
+    big_w = prep.cell_sums(prep.weights)[:, None]
     n = prep.n_obs.astype(np.float64)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        r_bar = prep.cell_sums(w[:, None] * r) / big_w
-        dev = r - r_bar[prep.cell]
-        s2 = prep.cell_sums(w[:, None] * dev**2) / big_w * n / (n - 1)
+        s2 = _squared_deviations(prep, scores) / scores.scale**2 / big_w * n / (n - 1)
         v_srs = s2 * big_w**2 * (big_w - n) / (big_w * n)
         deff = var / v_srs.ravel()
-    small = np.repeat((big_w < n).ravel() & (prep.n_obs > 0), z.shape[1])
+    small = np.repeat((big_w < n).ravel() & (prep.n_obs > 0), scores.width)
     if small.any():
         warnings.warn(
             "Design effects are NaN where the weights sum to less than the number of "
@@ -205,8 +263,7 @@ def mean(
     names = _names(variables)
     y = numeric_matrix(design, names)
     prep = prepare(design, _incomplete(names, y), by, missing)
-    values = y[prep.rows]
-    return ratio_of_totals(design, prep, values, np.ones_like(values), "mean",
+    return ratio_of_totals(design, prep, prep.take(y), "weights", "mean",
                            _variable_frame(names))
 
 
@@ -228,7 +285,7 @@ def total(
     names = _names(variables)
     y = numeric_matrix(design, names)
     prep = prepare(design, _incomplete(names, y), by, missing)
-    return ratio_of_totals(design, prep, y[prep.rows], None, "total", _variable_frame(names))
+    return ratio_of_totals(design, prep, prep.take(y), None, "total", _variable_frame(names))
 
 
 def ratio(
@@ -269,7 +326,7 @@ def ratio(
     prep = prepare(design, _incomplete(all_names, y), by, missing)
     pos = {name: j for j, name in enumerate(all_names)}
     pairs = [(a, b) for b in den for a in num]
-    values = y[prep.rows]
+    values = prep.take(y)
     a = values[:, [pos[p[0]] for p in pairs]]
     b = values[:, [pos[p[1]] for p in pairs]]
     frame = pd.DataFrame({"variable": [f"{p}/{q}" for p, q in pairs]})
@@ -339,19 +396,21 @@ def proportion(
     coded = [levels_of(design, name) for name in names]
     incomplete = {name: codes < 0 for name, (codes, _) in zip(names, coded, strict=True)}
     prep = prepare(design, incomplete, by, missing)
-    width = sum(len(levels) for _, levels in coded)
-    indicators = np.zeros((prep.rows.shape[0], width))
-    offset = 0
-    for codes, levels in coded:
-        active = codes[prep.rows]
-        indicators[np.arange(active.shape[0]), offset + active] = 1.0
-        offset += len(levels)
+    offsets = np.cumsum([0] + [len(levels) for _, levels in coded])
     frame = pd.DataFrame({
         "variable": [name for name, (_, lv) in zip(names, coded, strict=True) for _ in lv],
         "level": [level for _, lv in coded for level in lv],
     })
-    est = ratio_of_totals(design, prep, indicators, np.ones_like(indicators), "proportion",
-                          frame)
+    if len(coded) == 1:
+        est = ratio_of_totals(design, prep, None, "weights", "proportion", frame,
+                              codes=prep.take(coded[0][0]))
+    else:  # several variables: explicit indicator columns
+        indicators = np.zeros((prep.cell.shape[0], int(offsets[-1])))
+        rows = np.arange(indicators.shape[0])
+        for (codes, _), offset in zip(coded, offsets, strict=False):
+            indicators[rows, offset + prep.take(codes)] = 1.0
+        est = ratio_of_totals(design, prep, indicators, "weights", "proportion", frame)
     from nea_covid.profile import attach_likelihood_interval
 
-    return attach_likelihood_interval(est, design, prep, indicators)
+    return attach_likelihood_interval(est, design, prep, [prep.take(c) for c, _ in coded],
+                                      [len(lv) for _, lv in coded])

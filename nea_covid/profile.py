@@ -240,7 +240,8 @@ def _logit_irls(
 
 
 def attach_likelihood_interval(
-    est: Estimate, design: SurveyDesign, prep: Prepared, indicators: NDArray[np.float64]
+    est: Estimate, design: SurveyDesign, prep: Prepared, codes: list[NDArray[np.intp]],
+    n_levels: list[int],
 ) -> Estimate:
     """Return ``est`` able to compute "likelihood" intervals for its proportions."""
 
@@ -250,6 +251,9 @@ def attach_likelihood_interval(
                 f"Interval method {method!r} is not available for proportions; use 't', "
                 "'logit', 'likelihood', 'asin', 'beta', 'mean' or 'xlogit'."
             )
+        indicators = np.concatenate(
+            [np.equal.outer(c, np.arange(n)).astype(np.float64)
+             for c, n in zip(codes, n_levels, strict=True)], axis=1)
         low, high = _likelihood_bounds(design, prep, indicators, est.df, level)
         return ConfidenceInterval(low, high)
 
@@ -259,7 +263,8 @@ def attach_likelihood_interval(
 def _likelihood_bounds(
     design: SurveyDesign, prep: Prepared, y: NDArray[np.float64], df: float, level: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    from nea_covid.variance import Scores, taylor_vcov
+    from nea_covid.scores import RowScores
+    from nea_covid.variance import taylor_vcov
 
     w = prep.weights
     k, m = prep.n_cells, y.shape[1]
@@ -273,8 +278,8 @@ def _likelihood_bounds(
     with np.errstate(divide="ignore", invalid="ignore"):
         # svyglm's sandwich: scores W (y - mu) / (mu (1 - mu) sum W)
         z = w[:, None] * (y - mu[prep.cell]) / w_sum[prep.cell][:, None]
-        var_beta = np.diag(taylor_vcov(design, Scores.from_cells(prep.rows, prep.cell, z)
-                                       .with_columns(k * m))).reshape(k, m) / q**2
+        scores = RowScores.from_cells(prep.row_index, prep.cell, z, k)
+        var_beta = np.diag(taylor_vcov(design, scores)).reshape(k, m) / q**2
         naive = 1 / (mu_prev * (1 - mu_prev) * n_rows[:, None])
         # dispersion: svyvar of the Pearson residuals (y - mu) sqrt(W) / sqrt(mu (1 - mu))
         resid = (y - mu[prep.cell]) * np.sqrt(big_w)[:, None] / np.sqrt(q[prep.cell])

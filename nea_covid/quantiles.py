@@ -142,7 +142,7 @@ def quantile(
             raise VariableTypeError(f"Column {name!r} is boolean; quantiles need numbers.")
     prep = prepare(design, _incomplete(names, y), by, missing)
     k, q, p_vars = prep.n_cells, probs.size, len(names)
-    values = y[prep.rows]
+    values = prep.take(y)
 
     sorted_by_var = [
         _SortedCells(values[:, j], prep.weights, prep.cell, k) for j in range(p_vars)
@@ -154,13 +154,13 @@ def quantile(
                     axis=1)  # (k, p_vars, q)
 
     # Woodruff: domain means of x <= qhat, all cells, variables and quantiles at once
-    below = (values[:, :, None] <= qhat[prep.cell]).reshape(prep.rows.shape[0], p_vars * q)
+    below = (values[:, :, None] <= qhat[prep.cell]).reshape(values.shape[0], p_vars * q)
     columns = pd.DataFrame({
         "variable": np.repeat(names, q),
         "quantile": np.tile(probs, p_vars),
     })
-    cdf = ratio_of_totals(design, prep, below.astype(np.float64), np.ones_like(
-        below, dtype=np.float64), "proportion", columns, with_deff=False)
+    cdf = ratio_of_totals(design, prep, below.astype(np.float64), "weights", "proportion",
+                          columns, with_deff=False)
     f_hat = np.asarray(cdf.estimate)
     se_f = np.asarray(cdf.standard_error)
     estimate = qhat.reshape(-1)

@@ -13,74 +13,24 @@ covariance of the score totals, computed stage by stage:
 where ``T_u`` are score totals of the sampling units of stage ``s``, groups are the
 strata of that stage nested in the units above, ``f_g = n_g / N_g`` and ``pi_{<s,g}``
 is the product of the sampling fractions of the earlier stages (R's ``svyrecvar`` with
-``survey.ultimate.cluster = FALSE``). Scores are kept sparse (row, column, value):
-a row contributes only to the columns of its own domain cell, so 100 domains cost no
-more than one.
+``survey.ultimate.cluster = FALSE``). Scores arrive as unit totals
+(:mod:`nea_covid.scores`): a row contributes only to the columns of its own domain
+cell, so 100 domains cost little more than one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from nea_covid.design import CERTAINTY_TOLERANCE, Stage, SurveyDesign
+from nea_covid.scores import ScoreMatrix
 
-__all__ = ["Scores", "taylor_vcov"]
-
-#: Dense unit-total matrices up to this many elements; sparse algebra beyond.
-_DENSE_LIMIT = 20_000_000
-
-
-@dataclass(frozen=True, eq=False)
-class Scores:
-    """A sparse score matrix in coordinate form.
-
-    Attributes
-    ----------
-    rows : ndarray of intp, shape (k,)
-        Data row of each entry.
-    cols : ndarray of intp, shape (k,)
-        Column (estimated quantity) of each entry.
-    values : ndarray of float, shape (k,)
-        The score. Entries sharing a row and column are summed.
-    n_columns : int
-        Number of estimated quantities.
-    """
-
-    rows: NDArray[np.intp]
-    cols: NDArray[np.intp]
-    values: NDArray[np.float64]
-    n_columns: int
-
-    @classmethod
-    def from_cells(
-        cls, rows: NDArray[np.intp], cell: NDArray[np.intp], values: NDArray[np.float64]
-    ) -> Scores:
-        """Scores of ``m`` quantities per cell: row ``i`` contributes ``values[i, j]``
-        to column ``cell[i] * m + j``."""
-        m = values.shape[1]
-        n_cells = int(cell.max()) + 1 if cell.size else 0
-        cols = (cell[:, None] * m + np.arange(m)).ravel()
-        return cls(np.repeat(rows, m), cols, values.ravel(), n_cells * m)
-
-    def with_columns(self, n_columns: int) -> Scores:
-        return Scores(self.rows, self.cols, self.values, n_columns)
-
-
-def unit_totals(
-    scores: Scores, unit: NDArray[np.intp], n_units: int
-) -> NDArray[np.float64] | sp.csr_matrix:
-    """Score totals per sampling unit: dense (n_units, C) or sparse when large."""
-    c = scores.n_columns
-    u = unit[scores.rows]
-    if n_units * c <= _DENSE_LIMIT:
-        flat = np.bincount(u * c + scores.cols, weights=scores.values, minlength=n_units * c)
-        return flat.reshape(n_units, c)
-    return sp.csr_matrix((scores.values, (u, scores.cols)), shape=(n_units, c))
-
+__all__ = ["taylor_vcov"]
 
 def _stage_scales(
     stage: Stage, lonely_psu: str
@@ -104,7 +54,7 @@ def _stage_scales(
 
 
 def _average_factors(
-    stage: Stage, parent: NDArray[np.intp], scores: Scores
+    stage: Stage, parent: NDArray[np.intp], scores: ScoreMatrix
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """R's ``nstrat / nokstrat`` for ``lonely_psu="average"``, per column and unit.
 
@@ -113,10 +63,7 @@ def _average_factors(
     non-lonely ones among them. Returns the factor per (unit, column) and the columns
     whose variance is undefined (a parent whose every group is lonely: NaN in R).
     """
-    c, g_count = scores.n_columns, stage.n_groups
-    entry_group = stage.group[stage.unit[scores.rows]]
-    present = np.bincount(scores.cols * g_count + entry_group, minlength=c * g_count) > 0
-    present = present.reshape(c, g_count).astype(np.float64)
+    present = scores.presence(stage.group[stage.unit], stage.n_groups).astype(np.float64)
     lonely = (stage.group_size == 1) & (stage.finite_correction() >= CERTAINTY_TOLERANCE)
     by_parent = _indicator(parent, int(parent.max()) + 1).T  # (groups, parents)
     n_all = np.asarray(by_parent.T @ present.T).T  # (columns, parents)
@@ -139,14 +86,14 @@ def _parent_of_groups(stage: Stage, previous: Stage | None) -> NDArray[np.intp]:
     return unit_parent[first_unit]
 
 
-def taylor_vcov(design: SurveyDesign, scores: Scores) -> NDArray[np.float64]:
+def taylor_vcov(design: SurveyDesign, scores: ScoreMatrix) -> NDArray[np.float64]:
     """Covariance matrix of the score totals under the design.
 
     Parameters
     ----------
     design : SurveyDesign
-    scores : Scores
-        Linearised contributions of the estimates (already weighted).
+    scores : ScoreMatrix
+        Linearised contributions of the estimates (see :mod:`nea_covid.scores`).
 
     Returns
     -------
@@ -182,14 +129,14 @@ def taylor_vcov(design: SurveyDesign, scores: Scores) -> NDArray[np.float64]:
 
 def _stage_quadratic(
     stage: Stage,
-    scores: Scores,
+    scores: ScoreMatrix,
     scale: NDArray[np.float64],
     centred: NDArray[np.bool_],
     factor: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """``sum_u scale_g(u) (T_u - centre_g)(T_u - centre_g)^T`` for one stage;
     ``factor`` (units x columns) rescales each unit's deviations per column."""
-    totals = unit_totals(scores, stage.unit, stage.n_units)
+    totals = scores.unit_totals(stage.unit, stage.n_units)
     if factor is not None and not isinstance(totals, np.ndarray):
         totals = np.asarray(totals.todense())
     n_groups = stage.n_groups
@@ -202,14 +149,28 @@ def _stage_quadratic(
         dev *= np.sqrt(unit_scale)[:, None]
         if factor is not None:
             dev *= np.sqrt(factor)
-        return np.asarray(dev.T @ dev, dtype=np.float64)
+        return _crossprod(dev)
     # sparse: sum_u s T T' - sum_g s_g n_g M M'   (units with zero totals included)
     means = np.asarray((_indicator(group, n_groups) @ totals).todense()) / stage.group_size[:, None]
     means[~centred] = 0.0
     weighted = totals.multiply(unit_scale[:, None]).tocsr()
     first = np.asarray((totals.T @ weighted).todense())
     m_scaled = means * np.sqrt(scale * stage.group_size)[:, None]
-    return np.asarray(first - m_scaled.T @ m_scaled)
+    return np.asarray(first - _crossprod(m_scaled))
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _crossprod(dev: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``dev.T @ dev`` on one BLAS thread: these matrices are small (units x cells),
+    and multi-threaded OpenBLAS is many times slower on them on small machines."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return np.asarray(dev.T @ dev, dtype=np.float64)
 
 
 def _indicator(group: NDArray[np.intp], n_groups: int) -> sp.csr_matrix:

@@ -1,0 +1,193 @@
+"""Score matrices: the linearised contributions of estimates, kept implicit.
+
+The variance code needs only the *totals of the scores per sampling unit* (and, for
+``lonely_psu="average"``, which cells touch which strata). Two representations give
+them:
+
+* :class:`RatioScores` for every estimate of the form ``theta = sum(w a) / sum(w b)``
+  per cell (means, totals, proportions, ratios, CDF values for quantiles). The score
+  ``w (a - theta b) / sum(w b)`` is linear in the per-unit sums of ``w a`` and
+  ``w b``, so unit totals come from two bincounts over the rows, keyed by
+  (unit, cell); no n-by-columns score matrix is ever formed. Proportions pass the
+  category codes instead of indicator columns: one bincount gives every level.
+* :class:`RowScores`: explicit per-row scores in coordinate form, for anything else.
+
+Unit totals are dense ``(units, columns)`` arrays unless that would be large (element
+samples with many cells), in which case only the (unit, cell) pairs that occur are
+kept, as a sparse matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+__all__ = ["RatioScores", "RowScores", "ScoreMatrix"]
+
+#: Dense unit-total matrices up to this many elements; sparse beyond.
+DENSE_LIMIT = 20_000_000
+
+Totals: TypeAlias = Any  # a dense (units, columns) ndarray or a scipy.sparse matrix
+
+
+def weighted_bincount(
+    key: NDArray[np.intp], weights: NDArray[np.float64] | None, size: int
+) -> NDArray[np.float64]:
+    """``np.bincount`` with weights, typed as float."""
+    out: NDArray[np.float64] = np.bincount(key, weights=weights, minlength=size).astype(
+        np.float64, copy=False)
+    return out
+
+
+class ScoreMatrix(Protocol):
+    """What :func:`nea_covid.variance.taylor_vcov` needs from scores."""
+
+    @property
+    def n_columns(self) -> int: ...
+
+    def unit_totals(self, unit: NDArray[np.intp], n_units: int) -> Totals:
+        """Score totals per sampling unit, shape (n_units, n_columns)."""
+
+    def presence(self, group: NDArray[np.intp], n_groups: int) -> NDArray[np.bool_]:
+        """Whether each column has rows in each group (row-level group codes),
+        shape (n_columns, n_groups)."""
+
+
+@dataclass(frozen=True, eq=False)
+class RowScores:
+    """Explicit scores: entry ``values[e]`` of data row ``rows[e]`` in column ``cols[e]``."""
+
+    rows: NDArray[np.intp]
+    cols: NDArray[np.intp]
+    values: NDArray[np.float64]
+    n_columns: int
+
+    @classmethod
+    def from_cells(
+        cls, rows: NDArray[np.intp], cell: NDArray[np.intp], values: NDArray[np.float64],
+        n_cells: int,
+    ) -> RowScores:
+        """Row ``i`` contributes ``values[i, j]`` to column ``cell[i] * m + j``."""
+        m = values.shape[1]
+        cols = (cell[:, None] * m + np.arange(m)).ravel()
+        return cls(np.repeat(rows, m), cols, values.ravel(), n_cells * m)
+
+    def unit_totals(self, unit: NDArray[np.intp], n_units: int) -> Totals:
+        c = self.n_columns
+        u = unit[self.rows]
+        if n_units * c <= DENSE_LIMIT:
+            flat = weighted_bincount(u * c + self.cols, self.values, n_units * c)
+            return flat.reshape(n_units, c)
+        return sp.csr_matrix((self.values, (u, self.cols)), shape=(n_units, c))
+
+    def presence(self, group: NDArray[np.intp], n_groups: int) -> NDArray[np.bool_]:
+        g = group[self.rows]
+        hit = np.bincount(self.cols * n_groups + g, minlength=self.n_columns * n_groups) > 0
+        return hit.reshape(self.n_columns, n_groups)
+
+
+@dataclass(frozen=True, eq=False)
+class RatioScores:
+    """Scores of ``theta[k, j] = sum(w a_j) / sum(w b_j)`` over the rows of cell ``k``.
+
+    Attributes
+    ----------
+    rows : ndarray of intp or None
+        Data rows entering the estimate; None means all rows, in order.
+    cell : ndarray of intp
+        Cell of each active row (ignored when ``n_cells == 1``).
+    n_cells, width : int
+        Cells and quantities per cell; column ``k * width + j``.
+    weights : ndarray
+        Weights of the active rows.
+    numerator : ndarray (rows, width) or None
+        ``a`` per row; None when ``codes`` is given.
+    codes : ndarray of intp or None
+        Category code per row: ``a_j`` is the indicator of code ``j`` (proportions).
+    denominator : ndarray (rows, width), "weights" or None
+        ``b`` per row; "weights" means ``b = 1`` (means, proportions); None gives
+        totals.
+    theta, scale : ndarray (n_cells, width)
+        The estimates and ``sum(w b)`` (1 for totals).
+    """
+
+    rows: NDArray[np.intp] | None
+    cell: NDArray[np.intp]
+    n_cells: int
+    width: int
+    weights: NDArray[np.float64]
+    numerator: NDArray[np.float64] | None
+    codes: NDArray[np.intp] | None
+    denominator: NDArray[np.float64] | str | None
+    theta: NDArray[np.float64]
+    scale: NDArray[np.float64]
+
+    @property
+    def n_columns(self) -> int:
+        return self.n_cells * self.width
+
+    def _keys(self, unit: NDArray[np.intp]) -> NDArray[np.intp]:
+        u = unit if self.rows is None else unit[self.rows]
+        return u if self.n_cells == 1 else u * self.n_cells + self.cell
+
+    def _sums(self, key: NDArray[np.intp], size: int
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """Per-key sums of ``w a`` (size, width) and of ``w b`` (size, width or 1)."""
+        w, m = self.weights, self.width
+        if self.codes is not None:
+            sa = weighted_bincount(key * m + self.codes, w, size * m)
+            sa = sa.reshape(size, m)
+        else:
+            assert self.numerator is not None
+            sa = np.empty((size, m))
+            for j in range(m):  # variables (or variable x quantile), never categories
+                sa[:, j] = weighted_bincount(key, w * self.numerator[:, j], size)
+        b = self.denominator
+        if b is None:
+            return sa, None
+        if isinstance(b, str):
+            return sa, weighted_bincount(key, w, size)[:, None]
+        sb = np.empty((size, m))
+        for j in range(m):
+            sb[:, j] = weighted_bincount(key, w * b[:, j], size)
+        return sa, sb
+
+    def _combine(self, sa: NDArray[np.float64], sb: NDArray[np.float64] | None,
+                 cell_of_key: NDArray[np.intp] | slice) -> NDArray[np.float64]:
+        if sb is None:
+            return sa / self.scale[cell_of_key]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (sa - self.theta[cell_of_key] * sb) / self.scale[cell_of_key]
+        out[~np.isfinite(out)] = 0.0  # empty cells: no contribution, NaN set later
+        return out
+
+    def unit_totals(self, unit: NDArray[np.intp], n_units: int) -> Totals:
+        k, m = self.n_cells, self.width
+        key = self._keys(unit)
+        if n_units * k * m <= DENSE_LIMIT:
+            sa, sb = self._sums(key, n_units * k)
+            cells = np.tile(np.arange(k), n_units)
+            totals = self._combine(sa, sb, cells)
+            return totals.reshape(n_units, k * m)
+        # large: only the (unit, cell) pairs that occur
+        pair, uniques = pd.factorize(key)
+        pair = np.asarray(pair, dtype=np.intp)
+        uniques = np.asarray(uniques, dtype=np.int64)
+        sa, sb = self._sums(pair, uniques.shape[0])
+        cell_of_pair = (uniques % k).astype(np.intp)
+        unit_of_pair = (uniques // k).astype(np.intp)
+        values = self._combine(sa, sb, cell_of_pair)
+        cols = (cell_of_pair[:, None] * m + np.arange(m)).ravel()
+        rows = np.repeat(unit_of_pair, m)
+        return sp.csr_matrix((values.ravel(), (rows, cols)), shape=(n_units, k * m))
+
+    def presence(self, group: NDArray[np.intp], n_groups: int) -> NDArray[np.bool_]:
+        g = group if self.rows is None else group[self.rows]
+        cell = np.zeros_like(g) if self.n_cells == 1 else self.cell
+        hit = np.bincount(cell * n_groups + g, minlength=self.n_cells * n_groups) > 0
+        return np.repeat(hit.reshape(self.n_cells, n_groups), self.width, axis=0)
