@@ -21,8 +21,9 @@ def tests(session: nox.Session) -> None:
 def slow(session: nox.Session) -> None:
     """Slow tests (large data, long property runs): opt-in."""
     session.run("python", "-m", "pip", "install", "-e", ".[test]", "-q")
-    session.run("python", "-m", "pytest", "-m", "slow", "--hypothesis-profile=thorough",
-                *session.posargs)
+    session.run("python", "-m", "pytest", "-m", "slow", *session.posargs)
+    session.run("python", "-m", "pytest", "tests/test_properties.py",
+                "--hypothesis-profile=thorough", *session.posargs)
 
 
 @nox.session(python=False)

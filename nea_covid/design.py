@@ -9,6 +9,7 @@ only ever see the integer codes prepared here.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -22,6 +23,7 @@ from nea_covid.errors import (
     DesignError,
     FPCError,
     LonelyPSUError,
+    LonelyPSUWarning,
     MissingValueError,
     NestingError,
     WeightError,
@@ -483,25 +485,34 @@ class SurveyDesign:
         return tuple(out)
 
     def _check_lonely(self) -> None:
-        if self.lonely_psu != "raise":
-            return
+        """Raise under ``lonely_psu="raise"``; otherwise warn which rule is applied."""
         for s, stage in enumerate(self._variance_stages()):
             lonely = (stage.group_size == 1) & (stage.finite_correction() >= CERTAINTY_TOLERANCE)
-            if lonely.any():
-                where = (
-                    f"strata {', '.join(map(repr, stage.labels[lonely][:5]))}"
-                    + (", ..." if lonely.sum() > 5 else "")
-                    if s == 0 and self._spec["strata"]
-                    else plural(int(lonely.sum()), "group")
-                )
-                col = self._spec["strata"][0] if self._spec["strata"] else "(no strata)"
+            if not lonely.any():
+                continue
+            count = int(lonely.sum())
+            col = self._spec["strata"][0] if self._spec["strata"] else "(no strata)"
+            where = (
+                f"strata {', '.join(map(repr, stage.labels[lonely][:5]))}"
+                + (", ..." if count > 5 else "")
+                if s == 0 and self._spec["strata"]
+                else plural(count, "group")
+            )
+            what = (
+                f"{plural(count, 'stratum')} of {col!r} {'has' if count == 1 else 'have'} "
+                f"only one PSU at stage {s + 1} ({where})"
+            )
+            if self.lonely_psu == "raise":
                 raise LonelyPSUError(
-                    f"{plural(int(lonely.sum()), 'stratum')} of {col!r} "
-                    f"{'has' if lonely.sum() == 1 else 'have'} only one PSU at stage {s + 1} "
-                    f"({where}), so the variance within it cannot be estimated. Choose a rule "
+                    f"{what}, so the variance within it cannot be estimated. Choose a rule "
                     "with `lonely_psu=` ('adjust' is a conservative choice, 'average', "
                     "'remove', 'certainty'), or collapse strata."
                 )
+            warnings.warn(
+                f"{what}; handled by lonely_psu={self.lonely_psu!r}.",
+                LonelyPSUWarning,
+                stacklevel=3,
+            )
 
     def _compute_degf(self) -> int:
         inset = self._weights != 0

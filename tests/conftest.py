@@ -18,18 +18,3 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("default")
-
-
-def pytest_addoption(parser):  # type: ignore[no-untyped-def]
-    parser.addoption("--run-slow", action="store_true", help="run tests marked slow")
-
-
-def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
-    import pytest
-
-    if config.getoption("--run-slow") or config.getoption("-m"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with `nox -s slow` or --run-slow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)

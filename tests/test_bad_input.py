@@ -112,7 +112,8 @@ def test_lonely_psu_raise_names_the_stratum(strat: pd.DataFrame) -> None:
     df = strat[(strat["stype"] != "H") | (strat.index == strat.index[strat["stype"] == "H"][0])]
     with pytest.raises(nc.LonelyPSUError, match=r"only one PSU at stage 1 \(strata 'H'\)"):
         nc.SurveyDesign(df, weights="pw", strata="stype")
-    d = nc.SurveyDesign(df, weights="pw", strata="stype", lonely_psu="adjust")
+    with pytest.warns(nc.LonelyPSUWarning, match="handled by lonely_psu='adjust'"):
+        d = nc.SurveyDesign(df, weights="pw", strata="stype", lonely_psu="adjust")
     assert np.isfinite(nc.mean(d, "api00").standard_error[0])
 
 

@@ -72,6 +72,21 @@ def _positions(est: nc.Estimate, cells: list[dict[str, Any]]) -> list[int]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_matches_r(case: dict[str, Any]) -> None:
+    check_case(case)
+
+
+SPARSE_CASES = [c for c in CASES if c.get("by") or c["design"].startswith("clus2")]
+
+
+@pytest.mark.parametrize("case", SPARSE_CASES, ids=[c["id"] for c in SPARSE_CASES])
+def test_matches_r_on_the_sparse_path(case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+                                      ) -> None:
+    """Unit totals kept sparse (as for element samples with many cells) give the same."""
+    monkeypatch.setattr("nea_covid.scores.DENSE_LIMIT", 0)
+    check_case(case)
+
+
+def check_case(case: dict[str, Any]) -> None:
     est = _estimate(case)
     pos = _positions(est, case["cells"])
     cells = case["cells"]
