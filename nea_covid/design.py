@@ -273,14 +273,23 @@ class SurveyDesign:
         self.degf = self._compute_degf()
 
     # ------------------------------------------------------------------ building
-    def _column(self, name: str, role: str = "variable") -> pd.Series:
-        if not isinstance(name, str) or name not in self._data.columns:
+    def _column(self, name: Any, role: str = "variable") -> pd.Series:
+        try:
+            found = name in self._data.columns
+        except TypeError:  # unhashable
+            found = False
+        if not found:
             raise ColumnNotFoundError(
                 f"{role.capitalize()} column {name!r} is not in the data."
-                + (close_matches(name, list(map(str, self._data.columns)))
-                   if isinstance(name, str) else "")
+                + close_matches(str(name), list(map(str, self._data.columns)))
             )
-        return self._data[name]
+        column = self._data[name]
+        if isinstance(column, pd.DataFrame):
+            raise DesignError(
+                f"The data has {column.shape[1]} columns named {name!r}; rename them so that "
+                "each name is unique."
+            )
+        return column
 
     def _design_codes(self, col: str, role: str) -> tuple[NDArray[np.intp], pd.Index]:
         values = self._column(col, role)
@@ -491,17 +500,16 @@ class SurveyDesign:
             if not lonely.any():
                 continue
             count = int(lonely.sum())
-            col = self._spec["strata"][0] if self._spec["strata"] else "(no strata)"
-            where = (
-                f"strata {', '.join(map(repr, stage.labels[lonely][:5]))}"
-                + (", ..." if count > 5 else "")
-                if s == 0 and self._spec["strata"]
-                else plural(count, "group")
-            )
-            what = (
-                f"{plural(count, 'stratum')} of {col!r} {'has' if count == 1 else 'have'} "
-                f"only one PSU at stage {s + 1} ({where})"
-            )
+            if s > 0:
+                what = (f"{plural(count, 'unit')} of stage {s} {'has' if count == 1 else 'have'}"
+                        f" only one sampled unit at stage {s + 1}")
+            elif self._spec["strata"]:
+                shown = ", ".join(map(repr, stage.labels[lonely][:5])) + (
+                    ", ..." if count > 5 else "")
+                what = (f"{plural(count, 'stratum')} of {self._spec['strata'][0]!r} "
+                        f"{'has' if count == 1 else 'have'} only one PSU ({shown})")
+            else:
+                what = "The design has only one PSU"
             if self.lonely_psu == "raise":
                 raise LonelyPSUError(
                     f"{what}, so the variance within it cannot be estimated. Choose a rule "

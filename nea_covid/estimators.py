@@ -10,7 +10,7 @@ every cell and variable.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -34,7 +34,9 @@ Variables = str | Sequence[str]
 
 
 def _names(variables: Variables, what: str = "variables") -> list[str]:
-    names = [variables] if isinstance(variables, str) else list(variables)
+    if isinstance(variables, str) or not isinstance(variables, Iterable):
+        return [variables]
+    names = list(variables)
     if not names:
         raise VariableTypeError(f"No {what} given.")
     return names

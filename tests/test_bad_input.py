@@ -110,7 +110,7 @@ def test_fpc_as_fraction_equals_population_size(strat: pd.DataFrame) -> None:
 
 def test_lonely_psu_raise_names_the_stratum(strat: pd.DataFrame) -> None:
     df = strat[(strat["stype"] != "H") | (strat.index == strat.index[strat["stype"] == "H"][0])]
-    with pytest.raises(nc.LonelyPSUError, match=r"only one PSU at stage 1 \(strata 'H'\)"):
+    with pytest.raises(nc.LonelyPSUError, match=r"1 stratum of 'stype' has only one PSU \('H'\)"):
         nc.SurveyDesign(df, weights="pw", strata="stype")
     with pytest.warns(nc.LonelyPSUWarning, match="handled by lonely_psu='adjust'"):
         d = nc.SurveyDesign(df, weights="pw", strata="stype", lonely_psu="adjust")
