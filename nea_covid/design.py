@@ -289,7 +289,8 @@ class SurveyDesign:
                 f"The data has {column.shape[1]} columns named {name!r}; rename them so that "
                 "each name is unique."
             )
-        return column
+        series: pd.Series = column
+        return series
 
     def _design_codes(self, col: str, role: str) -> tuple[NDArray[np.intp], pd.Index]:
         values = self._column(col, role)
