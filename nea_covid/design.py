@@ -113,8 +113,28 @@ def factorize(values: pd.Series) -> tuple[NDArray[np.intp], pd.Index]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         cat = values.cat.remove_unused_categories()
         return np.asarray(cat.cat.codes, dtype=np.intp), pd.Index(cat.cat.categories)
+    if pd.api.types.is_integer_dtype(values.dtype) and not isinstance(
+        values.dtype, pd.api.extensions.ExtensionDtype
+    ):
+        fast = _factorize_small_ints(values.to_numpy())
+        if fast is not None:
+            return fast
     codes, uniques = pd.factorize(values, sort=True)
     return np.asarray(codes, dtype=np.intp), pd.Index(uniques)
+
+
+def _factorize_small_ints(v: NDArray[Any]) -> tuple[NDArray[np.intp], pd.Index] | None:
+    """Sorted factorisation of integers spanning a small range, by counting."""
+    if v.size == 0:
+        return None
+    low, high = int(v.min()), int(v.max())
+    if high - low > 4 * v.size + 1000:
+        return None
+    shifted = (v - low).astype(np.intp, copy=False)
+    present = np.bincount(shifted, minlength=high - low + 1) > 0
+    lookup = np.cumsum(present, dtype=np.intp) - 1
+    values = np.flatnonzero(present) + low
+    return lookup[shifted], pd.Index(values.astype(v.dtype))
 
 
 def combine_codes(*codes: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -196,8 +216,10 @@ class SurveyDesign:
     """
 
     __slots__ = (
+        "_all_positive",
         "_data",
         "_domain",
+        "_n_positive",
         "_fpc_mode",
         "_spec",
         "_stages",
@@ -207,7 +229,9 @@ class SurveyDesign:
         "nest",
     )
 
+    _all_positive: bool
     _data: pd.DataFrame
+    _n_positive: int
     _domain: NDArray[np.bool_] | None
     _fpc_mode: str | None
     _spec: dict[str, list[str]]
@@ -269,6 +293,8 @@ class SurveyDesign:
         self._fpc_mode = fpc_mode
         self._stages = stages
         self._weights = self._build_weights()
+        self._n_positive = int(np.count_nonzero(self._weights))
+        self._all_positive = self._n_positive == self._weights.shape[0]
         self._check_lonely()
         self.degf = self._compute_degf()
 

@@ -162,8 +162,8 @@ def prepare(
         rows = None
     cell = cell_all if rows is None else cell_all[rows]
     w = design._weights if rows is None else design._weights[rows]
-    n_obs = np.bincount(cell, weights=(w != 0).astype(np.float64), minlength=n_cells)
-    n_obs = n_obs.astype(np.int64)
+    positive = cell if design._all_positive else cell[w != 0]
+    n_obs = np.bincount(positive, minlength=n_cells).astype(np.int64)
     empty = n_obs == 0
     if n_cells == 0 or empty.any():
         which = (
@@ -183,7 +183,7 @@ def _all_rows(design: SurveyDesign) -> Prepared:
     """Every row in one cell: the common case, without copies."""
     w = design._weights
     n = w.shape[0]
-    n_obs = np.array([np.count_nonzero(w)], dtype=np.int64)
+    n_obs = np.array([design._n_positive], dtype=np.int64)
     return Prepared(None, np.zeros(n, dtype=np.intp), 1, pd.DataFrame(index=range(1)), w,
                     n_obs, 0, ())
 
@@ -205,6 +205,9 @@ def _cell_codes(
     if not codes:
         cell = np.where(valid, 0, -1).astype(np.intp)
         return cell, pd.DataFrame(index=range(1)), 1
+    if len(codes) == 1 and valid.all():  # factorize's codes are the cells already
+        frame = pd.DataFrame({by_cols[0]: np.asarray(uniques[0])})
+        return codes[0], frame, len(uniques[0])
     sizes = [max(len(u), 1) for u in uniques]
     key = np.zeros(n, dtype=np.int64)
     for c, size in zip(codes, sizes, strict=True):

@@ -42,31 +42,35 @@ def _names(variables: Variables, what: str = "variables") -> list[str]:
     return names
 
 
-def numeric_matrix(design: SurveyDesign, names: list[str]) -> NDArray[np.float64]:
-    """The named columns as a float matrix (n, p), NaN where missing."""
-    out = np.empty((design.n_rows, len(names)))
-    for j, name in enumerate(names):
+def numeric_matrix(
+    design: SurveyDesign, names: list[str]
+) -> tuple[NDArray[np.float64], dict[str, NDArray[np.bool_]]]:
+    """The named columns as a float matrix (n, p), and for each a mask of its missing
+    values (NaN or NA); infinite values are an error."""
+    columns = []
+    for name in names:
         col = design._column(name)
         dtype = col.dtype
-        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-            out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
+        if not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
             raise VariableTypeError(
                 f"Column {name!r} is not numeric ({dtype}); means, totals and ratios need "
                 "numbers. For the share of each category use `nc.proportion(design, "
                 f"{name!r})`."
             )
-        bad = np.isinf(out[:, j])
+        columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+    y = columns[0][:, None] if len(columns) == 1 else np.column_stack(columns)
+    incomplete: dict[str, NDArray[np.bool_]] = {}
+    if np.isfinite(y).all():  # the common case: one pass
+        return y, incomplete
+    for j, name in enumerate(names):
+        bad = np.isinf(y[:, j])
         if bad.any():
             raise VariableTypeError(
                 f"Column {name!r} has {plural(int(bad.sum()), 'infinite value')}; "
                 "replace them before estimating."
             )
-    return out
-
-
-def _incomplete(names: list[str], y: NDArray[np.float64]) -> dict[str, NDArray[np.bool_]]:
-    return {name: np.isnan(y[:, j]) for j, name in enumerate(names)}
+        incomplete[name] = np.isnan(y[:, j])
+    return y, incomplete
 
 
 def _cell_labels(prep: Prepared, columns: pd.DataFrame) -> pd.DataFrame:
@@ -263,8 +267,8 @@ def mean(
     (662.29, 9.4089)
     """
     names = _names(variables)
-    y = numeric_matrix(design, names)
-    prep = prepare(design, _incomplete(names, y), by, missing)
+    y, incomplete = numeric_matrix(design, names)
+    prep = prepare(design, incomplete, by, missing)
     return ratio_of_totals(design, prep, prep.take(y), "weights", "mean",
                            _variable_frame(names))
 
@@ -285,8 +289,8 @@ def total(
     3687178
     """
     names = _names(variables)
-    y = numeric_matrix(design, names)
-    prep = prepare(design, _incomplete(names, y), by, missing)
+    y, incomplete = numeric_matrix(design, names)
+    prep = prepare(design, incomplete, by, missing)
     return ratio_of_totals(design, prep, prep.take(y), None, "total", _variable_frame(names))
 
 
@@ -324,8 +328,8 @@ def ratio(
     num = _names(numerator, "numerator variables")
     den = _names(denominator, "denominator variables")
     all_names = list(dict.fromkeys(num + den))
-    y = numeric_matrix(design, all_names)
-    prep = prepare(design, _incomplete(all_names, y), by, missing)
+    y, incomplete = numeric_matrix(design, all_names)
+    prep = prepare(design, incomplete, by, missing)
     pos = {name: j for j, name in enumerate(all_names)}
     pairs = [(a, b) for b in den for a in num]
     values = prep.take(y)

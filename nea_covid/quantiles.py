@@ -20,7 +20,7 @@ from nea_covid import intervals
 from nea_covid.design import SurveyDesign
 from nea_covid.domains import By, Missing, prepare
 from nea_covid.errors import DesignError, VariableTypeError
-from nea_covid.estimators import _cell_labels, _incomplete, _names, numeric_matrix, ratio_of_totals
+from nea_covid.estimators import _cell_labels, _names, numeric_matrix, ratio_of_totals
 from nea_covid.results import ConfidenceInterval, Estimate
 
 __all__ = ["quantile"]
@@ -136,11 +136,11 @@ def quantile(
     ):
         raise DesignError(f"`quantiles` must be probabilities in [0, 1], not {quantiles!r}.")
     names = _names(variables)
-    y = numeric_matrix(design, names)
+    y, incomplete = numeric_matrix(design, names)
     for name in names:
         if design._column(name).dtype == bool:
             raise VariableTypeError(f"Column {name!r} is boolean; quantiles need numbers.")
-    prep = prepare(design, _incomplete(names, y), by, missing)
+    prep = prepare(design, incomplete, by, missing)
     k, q, p_vars = prep.n_cells, probs.size, len(names)
     values = prep.take(y)
 
