@@ -152,8 +152,12 @@ def combine_codes(*codes: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[n
 
 
 def _factorize_int(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    codes, uniques = pd.factorize(key, sort=True)
-    codes = np.asarray(codes, dtype=np.intp)
+    fast = _factorize_small_ints(key)
+    if fast is not None:
+        codes, uniques = fast
+    else:
+        raw, uniques = pd.factorize(key, sort=True)
+        codes = np.asarray(raw, dtype=np.intp)
     first = np.empty(len(uniques), dtype=np.intp)
     first[codes[::-1]] = np.arange(codes.shape[0] - 1, -1, -1, dtype=np.intp)
     return codes, first
@@ -219,8 +223,8 @@ class SurveyDesign:
         "_all_positive",
         "_data",
         "_domain",
-        "_n_positive",
         "_fpc_mode",
+        "_n_positive",
         "_spec",
         "_stages",
         "_weights",
@@ -550,10 +554,12 @@ class SurveyDesign:
             )
 
     def _compute_degf(self) -> int:
+        first = self._stages[0]
+        if self._domain is None and self._all_positive:
+            return first.n_units - first.n_groups
         inset = self._weights != 0
         if self._domain is not None:
             inset = inset & self._domain
-        first = self._stages[0]
         units = first.unit[inset]
         if units.size == 0:
             return 0
