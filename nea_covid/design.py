@@ -154,11 +154,11 @@ def combine_codes(*codes: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[n
 def _factorize_int(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     fast = _factorize_small_ints(key)
     if fast is not None:
-        codes, uniques = fast
+        codes, n_distinct = fast[0], len(fast[1])
     else:
         raw, uniques = pd.factorize(key, sort=True)
-        codes = np.asarray(raw, dtype=np.intp)
-    first = np.empty(len(uniques), dtype=np.intp)
+        codes, n_distinct = np.asarray(raw, dtype=np.intp), len(uniques)
+    first = np.empty(n_distinct, dtype=np.intp)
     first[codes[::-1]] = np.arange(codes.shape[0] - 1, -1, -1, dtype=np.intp)
     return codes, first
 
