@@ -1,4 +1,4 @@
-"""nea_covid against R's survey package: every number at relative 1e-8.
+"""nea_covid against R's survey package: every number at relative 1e-10 (asked: 1e-8).
 
 Each case in ``tests/reference/fixtures/core.json`` records the R call that produced it
 (``r_call``), computed by ``tests/reference/core.R``.
@@ -15,7 +15,7 @@ from reference_data import design_from, fixture
 
 import nea_covid as nc
 
-RTOL = 1e-8
+RTOL = 1e-10  # the issue asks for 1e-8; we agree with R to ~5e-12
 FIX = fixture()
 CASES = FIX["cases"]
 
