@@ -85,22 +85,20 @@ Denominator = NDArray[np.float64] | Literal["weights"] | None
 
 
 def _cell_column_sums(
-    prep: Prepared, values: NDArray[np.float64] | None, codes: NDArray[np.intp] | None,
+    prep: Prepared, weighted: NDArray[np.float64] | None, codes: NDArray[np.intp] | None,
     width: int,
 ) -> NDArray[np.float64]:
-    """Per-cell sums of ``w * a`` for dense ``a`` (rows, width) or category codes."""
-    w = prep.weights
+    """Per-cell sums of ``w * a``, given as a dense (rows, width) array or as codes."""
     k = prep.n_cells
     if codes is not None:
         key = codes if k == 1 else prep.cell * width + codes
-        sums: NDArray[np.float64] = weighted_bincount(key, w, k * width)
-        return sums.reshape(k, width)
-    assert values is not None
+        return weighted_bincount(key, prep.weights, k * width).reshape(k, width)
+    assert weighted is not None
     if k == 1:
-        return (w @ values)[None, :]
+        return np.asarray(weighted.sum(axis=0), dtype=np.float64)[None, :]
     out = np.empty((k, width))
     for j in range(width):  # variables, not cells or categories
-        out[:, j] = weighted_bincount(prep.cell, w * values[:, j], k)
+        out[:, j] = weighted_bincount(prep.cell, weighted[:, j], k)
     return out
 
 
@@ -129,19 +127,23 @@ def ratio_of_totals(
     """
     m = len(columns)
     k = prep.n_cells
-    a_tot = _cell_column_sums(prep, numerator, codes, m)
-    if denominator is None:
+    w = prep.weights[:, None]
+    wa = None if numerator is None else w * numerator
+    wb: NDArray[np.float64] | str | None = (
+        denominator if denominator is None or isinstance(denominator, str) else w * denominator)
+    a_tot = _cell_column_sums(prep, wa, codes, m)
+    if wb is None:
         scale = np.ones((k, m))
         theta = a_tot
     else:
-        if isinstance(denominator, str):
+        if isinstance(wb, str):
             scale = np.repeat(prep.cell_sums(prep.weights)[:, None], m, axis=1)
         else:
-            scale = _cell_column_sums(prep, denominator, None, m)
+            scale = _cell_column_sums(prep, wb, None, m)
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = a_tot / scale
-    scores = RatioScores(prep.rows, prep.cell, k, m, prep.weights, numerator, codes,
-                         denominator, theta, scale)
+    scores = RatioScores(prep.rows, prep.cell, k, m, prep.weights, wa, codes, wb, theta,
+                         scale)
     vcov = taylor_vcov(design, scores)
     empty = np.repeat(prep.n_obs == 0, m)
     estimate = theta.ravel().copy()
@@ -150,7 +152,7 @@ def ratio_of_totals(
     vcov[:, empty] = np.nan
     var = np.diag(vcov).copy()
     se = np.sqrt(np.where(var < 0, np.nan, var))
-    deff = (design_effect(prep, scores, var) if with_deff
+    deff = (design_effect(prep, scores, numerator, denominator, var) if with_deff
             else np.full(var.shape[0], np.nan))
     return Estimate(
         statistic=statistic,
@@ -166,21 +168,24 @@ def ratio_of_totals(
     )
 
 
-def _squared_deviations(prep: Prepared, scores: RatioScores) -> NDArray[np.float64]:
+def _squared_deviations(
+    prep: Prepared, scores: RatioScores, numerator: NDArray[np.float64] | None,
+    denominator: Denominator,
+) -> NDArray[np.float64]:
     """Per cell and column, ``sum w (a - theta b - c)^2`` with ``c`` the weighted mean
     of ``a`` for totals (R's ``svyvar`` centring) and 0 for ratios, where the
     linearised variable has mean zero."""
     w, theta, m = prep.weights, scores.theta, scores.width
     big_w = prep.cell_sums(w)
     if scores.codes is not None:  # indicators: closed form from the level sums
-        hits = theta * big_w[:, None] if scores.denominator is not None else theta
-        centre = theta if scores.denominator is not None else theta / big_w[:, None]
+        hits = theta * big_w[:, None] if denominator is not None else theta
+        centre = theta if denominator is not None else theta / big_w[:, None]
         return hits * (1 - centre) ** 2 + (big_w[:, None] - hits) * centre**2
-    assert scores.numerator is not None
+    assert numerator is not None
     out = np.empty((prep.n_cells, m))
-    b = scores.denominator
+    b = denominator
     for j in range(m):  # variables, not cells
-        a = scores.numerator[:, j]
+        a = numerator[:, j]
         if b is None:
             dev = a - _per_row(prep, theta[:, j] / big_w)
         elif isinstance(b, str):
@@ -197,7 +202,11 @@ def _per_row(prep: Prepared, per_cell: NDArray[np.float64]) -> NDArray[np.float6
 
 
 def design_effect(
-    prep: Prepared, scores: RatioScores, var: NDArray[np.float64]
+    prep: Prepared,
+    scores: RatioScores,
+    numerator: NDArray[np.float64] | None,
+    denominator: Denominator,
+    var: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """R's ``deff=TRUE``: the variance over the simple-random-sampling (without
     replacement) variance of the linearised variable ``r = (a - theta b) / sum(w b)``
@@ -211,7 +220,8 @@ def design_effect(
     big_w = prep.cell_sums(prep.weights)[:, None]
     n = prep.n_obs.astype(np.float64)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = _squared_deviations(prep, scores) / scores.scale**2 / big_w * n / (n - 1)
+        squares = _squared_deviations(prep, scores, numerator, denominator)
+        s2 = squares / scores.scale**2 / big_w * n / (n - 1)
         v_srs = s2 * big_w**2 * (big_w - n) / (big_w * n)
         deff = var / v_srs.ravel()
     small = np.repeat((big_w < n).ravel() & (prep.n_obs > 0), scores.width)

@@ -105,12 +105,12 @@ class RatioScores:
         Cells and quantities per cell; column ``k * width + j``.
     weights : ndarray
         Weights of the active rows.
-    numerator : ndarray (rows, width) or None
-        ``a`` per row; None when ``codes`` is given.
+    weighted_numerator : ndarray (rows, width) or None
+        ``w a`` per row; None when ``codes`` is given.
     codes : ndarray of intp or None
         Category code per row: ``a_j`` is the indicator of code ``j`` (proportions).
-    denominator : ndarray (rows, width), "weights" or None
-        ``b`` per row; "weights" means ``b = 1`` (means, proportions); None gives
+    weighted_denominator : ndarray (rows, width), "weights" or None
+        ``w b`` per row; "weights" means ``b = 1`` (means, proportions); None gives
         totals.
     theta, scale : ndarray (n_cells, width)
         The estimates and ``sum(w b)`` (1 for totals).
@@ -121,9 +121,9 @@ class RatioScores:
     n_cells: int
     width: int
     weights: NDArray[np.float64]
-    numerator: NDArray[np.float64] | None
+    weighted_numerator: NDArray[np.float64] | None
     codes: NDArray[np.intp] | None
-    denominator: NDArray[np.float64] | str | None
+    weighted_denominator: NDArray[np.float64] | str | None
     theta: NDArray[np.float64]
     scale: NDArray[np.float64]
 
@@ -143,18 +143,19 @@ class RatioScores:
             sa = weighted_bincount(key * m + self.codes, w, size * m)
             sa = sa.reshape(size, m)
         else:
-            assert self.numerator is not None
+            wa = self.weighted_numerator
+            assert wa is not None
             sa = np.empty((size, m))
             for j in range(m):  # variables (or variable x quantile), never categories
-                sa[:, j] = weighted_bincount(key, w * self.numerator[:, j], size)
-        b = self.denominator
+                sa[:, j] = weighted_bincount(key, wa[:, j], size)
+        b = self.weighted_denominator
         if b is None:
             return sa, None
         if isinstance(b, str):
             return sa, weighted_bincount(key, w, size)[:, None]
         sb = np.empty((size, m))
         for j in range(m):
-            sb[:, j] = weighted_bincount(key, w * b[:, j], size)
+            sb[:, j] = weighted_bincount(key, b[:, j], size)
         return sa, sb
 
     def _combine(self, sa: NDArray[np.float64], sb: NDArray[np.float64] | None,
