@@ -11,7 +11,6 @@ from nea_covid import datasets
 from nea_covid.design import SurveyDesign
 from nea_covid.errors import (
     ColumnNotFoundError,
-    DesignEffectWarning,
     DesignError,
     EmptyDomainWarning,
     FPCError,
@@ -23,6 +22,7 @@ from nea_covid.errors import (
     SurveyWarning,
     VariableTypeError,
     WeightError,
+    ZeroDenominatorWarning,
 )
 from nea_covid.estimators import mean, proportion, ratio, total
 from nea_covid.quantiles import quantile
@@ -33,7 +33,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ColumnNotFoundError",
     "ConfidenceInterval",
-    "DesignEffectWarning",
     "DesignError",
     "EmptyDomainWarning",
     "Estimate",
@@ -47,6 +46,7 @@ __all__ = [
     "SurveyWarning",
     "VariableTypeError",
     "WeightError",
+    "ZeroDenominatorWarning",
     "__version__",
     "datasets",
     "mean",

@@ -10,7 +10,7 @@ only ever see the integer codes prepared here.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -97,15 +97,9 @@ class Stage:
 def _as_list(columns: Columns, what: str) -> list[str]:
     if columns is None:
         return []
-    if isinstance(columns, str):
-        return [columns]
-    try:
-        out = list(columns)
-    except TypeError:
-        raise DesignError(
-            f"`{what}` must be a column name or a list of column names, not {columns!r}."
-        ) from None
-    return out
+    if isinstance(columns, str) or not isinstance(columns, Iterable):
+        return [columns]  # any hashable column label
+    return list(columns)
 
 
 def factorize(values: pd.Series) -> tuple[NDArray[np.intp], pd.Index]:
@@ -534,6 +528,9 @@ class SurveyDesign:
             if s > 0:
                 what = (f"{plural(count, 'unit')} of stage {s} {'has' if count == 1 else 'have'}"
                         f" only one sampled unit at stage {s + 1}")
+                if stage.popsize is None:
+                    what += (f" (no fpc is given for stage {s + 1}: if those are the only "
+                             "units there, give the stage's fpc and they count as certain)")
             elif self._spec["strata"]:
                 shown = ", ".join(map(repr, stage.labels[lonely][:5])) + (
                     ", ..." if count > 5 else "")
@@ -572,8 +569,9 @@ class SurveyDesign:
     # ------------------------------------------------------------------ public
     @property
     def data(self) -> pd.DataFrame:
-        """The data the design was built from (a read-only view; do not modify)."""
-        return self._data
+        """The data the design was built from. A copy-on-write copy: changing it does
+        not change the design."""
+        return self._data.copy(deep=False)
 
     @property
     def n_rows(self) -> int:

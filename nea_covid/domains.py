@@ -10,7 +10,7 @@ domain but stay in the design, so the variance still sees every PSU.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -56,6 +56,11 @@ class Prepared:
     n_missing : int
         Domain rows left out because of missing values.
     by : tuple of str
+    n_rows : ndarray of int
+        Active rows per cell (R's ``nrow`` of the domain's subset design).
+    domain_df : ndarray
+        Degrees of freedom of each cell's domain, R's ``degf`` of its subset design
+        (PSUs minus strata among the cell's rows with non-zero weight).
     """
 
     rows: NDArray[np.intp] | None
@@ -66,6 +71,8 @@ class Prepared:
     n_obs: NDArray[np.int64]
     n_missing: int
     by: tuple[str, ...]
+    n_rows: NDArray[np.int64]
+    domain_df: NDArray[np.float64]
 
     def take(self, values: NDArray[Any]) -> NDArray[Any]:
         """The active rows of a per-row array."""
@@ -90,14 +97,30 @@ class Prepared:
         return flat.reshape(self.n_cells, m).astype(np.float64, copy=False)
 
 
+#: Column names of ``Estimate.to_frame()``; a by-variable may not take one of them.
+RESERVED = ("variable", "level", "quantile", "estimate", "standard_error", "ci_low",
+            "ci_high", "df", "n_obs", "deff")
+
+#: Most cells (domains x quantities) one estimate may have: the covariance across all
+#: of them is dense (10,000 cells: 800 MB).
+MAX_COLUMNS = 10_000
+
+
 def by_columns(by: By) -> tuple[str, ...]:
     if by is None:
         return ()
-    if isinstance(by, str):
-        return (by,)
-    cols = tuple(by)
+    if isinstance(by, str) or not isinstance(by, Iterable):
+        cols: tuple[str, ...] = (by,)
+    else:
+        cols = tuple(by)
     if len(set(cols)) != len(cols):
         raise DesignError(f"`by` names a column twice: {list(cols)}.")
+    clash = [c for c in cols if c in RESERVED]
+    if clash:
+        raise DesignError(
+            f"`by` column {clash[0]!r} has the name of a result column; rename it "
+            f"(e.g. `df.rename(columns={{{clash[0]!r}: '{clash[0]}_'}})`)."
+        )
     return cols
 
 
@@ -162,8 +185,11 @@ def prepare(
         rows = None
     cell = cell_all if rows is None else cell_all[rows]
     w = design._weights if rows is None else design._weights[rows]
-    positive = cell if design._all_positive else cell[w != 0]
-    n_obs = np.bincount(positive, minlength=n_cells).astype(np.int64)
+    n_rows = np.bincount(cell, minlength=n_cells).astype(np.int64)
+    n_obs = n_rows if design._all_positive else np.bincount(
+        cell[w != 0], minlength=n_cells).astype(np.int64)
+    domain_df = (_domain_degf(design, rows, cell, n_cells) if by_cols
+                 else np.full(n_cells, float(design.degf)))
     empty = n_obs == 0
     if n_cells == 0 or empty.any():
         which = (
@@ -176,7 +202,8 @@ def prepare(
             EmptyDomainWarning,
             stacklevel=3,
         )
-    return Prepared(rows, cell, n_cells, labels, w, n_obs, n_missing, by_cols)
+    return Prepared(rows, cell, n_cells, labels, w, n_obs, n_missing, by_cols, n_rows,
+                    domain_df)
 
 
 def _all_rows(design: SurveyDesign) -> Prepared:
@@ -185,7 +212,36 @@ def _all_rows(design: SurveyDesign) -> Prepared:
     n = w.shape[0]
     n_obs = np.array([design._n_positive], dtype=np.int64)
     return Prepared(None, np.zeros(n, dtype=np.intp), 1, pd.DataFrame(index=range(1)), w,
-                    n_obs, 0, ())
+                    n_obs, 0, (), np.array([n], dtype=np.int64),
+                    np.array([float(design.degf)]))
+
+
+def _domain_degf(
+    design: SurveyDesign, rows: NDArray[np.intp] | None, cell: NDArray[np.intp], n_cells: int
+) -> NDArray[np.float64]:
+    """Per cell: PSUs minus strata among the cell's rows with non-zero weight."""
+    stage = design._stages[0]
+    unit = stage.unit if rows is None else stage.unit[rows]
+    w = design._weights if rows is None else design._weights[rows]
+    if design._all_positive:
+        key = unit.astype(np.int64) * n_cells + cell
+    else:
+        keep = w != 0
+        key = unit[keep].astype(np.int64) * n_cells + cell[keep]
+    if stage.n_units * n_cells <= _DENSE_KEYS:
+        present = np.bincount(key, minlength=stage.n_units * n_cells) > 0
+        unit_key = np.flatnonzero(present)
+    else:
+        unit_key = np.unique(key)
+    cells_of_units = unit_key % n_cells
+    group_key = stage.group[unit_key // n_cells].astype(np.int64) * n_cells + cells_of_units
+    if stage.n_groups * n_cells <= _DENSE_KEYS:
+        group_key = np.flatnonzero(np.bincount(group_key, minlength=stage.n_groups * n_cells))
+    else:
+        group_key = np.unique(group_key)
+    n_units = np.bincount(cells_of_units, minlength=n_cells)
+    n_groups = np.bincount(group_key % n_cells, minlength=n_cells)
+    return (n_units - n_groups).astype(np.float64)
 
 
 def _describe(labels: pd.DataFrame, mask: NDArray[np.bool_]) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 
 __all__ = [
     "ColumnNotFoundError",
-    "DesignEffectWarning",
     "DesignError",
     "EmptyDomainWarning",
     "FPCError",
@@ -25,6 +24,7 @@ __all__ = [
     "SurveyWarning",
     "VariableTypeError",
     "WeightError",
+    "ZeroDenominatorWarning",
 ]
 
 
@@ -80,9 +80,8 @@ class LonelyPSUWarning(SurveyWarning):
     """A stratum has a single PSU and is handled by the design's ``lonely_psu`` rule."""
 
 
-class DesignEffectWarning(SurveyWarning):
-    """A design effect cannot be computed (for example weights summing to less than
-    the sample size)."""
+class ZeroDenominatorWarning(SurveyWarning):
+    """A ratio's denominator sums to zero in a cell; its estimate is inf or NaN."""
 
 
 def row_labels(index: Any, mask: Any, limit: int = 5) -> str:

@@ -18,10 +18,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid.design import SurveyDesign
-from nea_covid.domains import By, Missing, Prepared, prepare
+from nea_covid.domains import MAX_COLUMNS, By, Missing, Prepared, prepare
 from nea_covid.errors import (
-    DesignEffectWarning,
+    DesignError,
     VariableTypeError,
+    ZeroDenominatorWarning,
     plural,
 )
 from nea_covid.results import Estimate
@@ -51,7 +52,9 @@ def numeric_matrix(
     for name in names:
         col = design._column(name)
         dtype = col.dtype
-        if not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+        if pd.api.types.is_complex_dtype(dtype) or not (
+            pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+        ):
             raise VariableTypeError(
                 f"Column {name!r} is not numeric ({dtype}); means, totals and ratios need "
                 "numbers. For the share of each category use `nc.proportion(design, "
@@ -82,6 +85,17 @@ def _cell_labels(prep: Prepared, columns: pd.DataFrame) -> pd.DataFrame:
 
 
 Denominator = NDArray[np.float64] | Literal["weights"] | None
+
+
+def check_size(n_cells: int, width: int, by: tuple[str, ...]) -> None:
+    """Refuse estimates whose dense covariance matrix would not fit comfortably."""
+    if n_cells * width > MAX_COLUMNS:
+        gib = (n_cells * width) ** 2 * 8 / 2**30
+        raise DesignError(
+            f"`by={list(by)}` gives {n_cells:,} cells x {width} quantities; the covariance "
+            f"across all of them would take {gib:,.1f} GiB. Use fewer or coarser by-columns, "
+            "or estimate per group of domains with `design.subset(...)`."
+        )
 
 
 def _cell_column_sums(
@@ -127,6 +141,7 @@ def ratio_of_totals(
     """
     m = len(columns)
     k = prep.n_cells
+    check_size(k, m, prep.by)
     w = prep.weights[:, None]
     wa = None if numerator is None else w * numerator
     wb: NDArray[np.float64] | str | None = (
@@ -150,6 +165,16 @@ def ratio_of_totals(
     estimate[empty] = np.nan
     vcov[empty, :] = np.nan
     vcov[:, empty] = np.nan
+    undefined = (scale.ravel() == 0) & ~empty
+    if undefined.any():
+        warnings.warn(
+            f"The denominator sums to zero in {plural(int(undefined.sum()), 'cell')}; "
+            "those ratios are infinite or undefined and their standard errors NaN.",
+            ZeroDenominatorWarning,
+            stacklevel=3,
+        )
+        vcov[undefined, :] = np.nan
+        vcov[:, undefined] = np.nan
     var = np.diag(vcov).copy()
     se = np.sqrt(np.where(var < 0, np.nan, var))
     deff = (design_effect(prep, scores, numerator, denominator, var) if with_deff
@@ -165,6 +190,8 @@ def ratio_of_totals(
         deff=deff,
         by=prep.by,
         n_missing=prep.n_missing,
+        _n_rows=np.repeat(prep.n_rows, m),
+        _domain_df=np.repeat(prep.domain_df, m),
     )
 
 
@@ -213,26 +240,22 @@ def design_effect(
     (``r = a`` for totals) in each cell, ``s^2_r W^2 (W - n) / (W n)`` with ``W`` the
     cell's weight sum and ``n`` its number of observations with non-zero weight.
 
-    Where the weights sum to less than the sample size, R's value is undefined; it
-    is NaN here, with a :class:`DesignEffectWarning`. Equal weights of 1 give an
-    infinite design effect, as in R.
+    Where the weights sum to the sample size or less (weights of 1, or weights
+    normalised to the sample size) the comparison is undefined and the design effect
+    is NaN; R gives NA, a warning or an arbitrarily large number there.
     """
     big_w = prep.cell_sums(prep.weights)[:, None]
     n = prep.n_obs.astype(np.float64)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         squares = _squared_deviations(prep, scores, numerator, denominator)
         s2 = squares / scores.scale**2 / big_w * n / (n - 1)
         v_srs = s2 * big_w**2 * (big_w - n) / (big_w * n)
         deff = var / v_srs.ravel()
-    small = np.repeat((big_w < n).ravel() & (prep.n_obs > 0), scores.width)
-    if small.any():
-        warnings.warn(
-            "Design effects are NaN where the weights sum to less than the number of "
-            "observations; are the weights scaled to the population?",
-            DesignEffectWarning,
-            stacklevel=4,
-        )
-        deff[small] = np.nan
+    # weights summing to about the sample size or less (e.g. normalised weights) leave
+    # R's without-replacement SRS variance meaningless: NaN, where R gives NA or a
+    # huge number
+    degenerate = np.repeat((big_w - n <= 1e-8 * big_w).ravel(), scores.width)
+    deff[degenerate] = np.nan
     return np.asarray(deff)
 
 

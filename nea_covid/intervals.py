@@ -41,6 +41,7 @@ def proportion_interval(
     confidence_level: float,
     *,
     n_obs: NDArray[np.int64],
+    domain_df: NDArray[np.float64] | None = None,
 ) -> tuple[Array, Array]:
     """Intervals for proportions as R's ``svyciprop``.
 
@@ -53,7 +54,11 @@ def proportion_interval(
         ``asin(sqrt(p))``. "beta": Korn & Graubard's Clopper-Pearson interval with
         the effective sample size ``p(1-p)/SE^2``, df-adjusted.
     n_obs : array of int
-        Number of observations per cell (R's ``nrow(design)``), for "beta".
+        Number of rows per cell (R's ``nrow(design)``), for "beta".
+    domain_df : array, optional
+        Degrees of freedom of each cell's domain (R's ``degf`` of the subset design),
+        which R's "beta" uses for its effective-sample-size correction whatever ``df``
+        is; defaults to ``df``.
     """
     t = t_critical(df, confidence_level)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -68,12 +73,15 @@ def proportion_interval(
         if method == "beta":
             alpha = 1 - confidence_level
             n_eff = p * (1 - p) / standard_error**2
-            adjust = (
-                stats.t.ppf(alpha / 2, n_obs - 1) / stats.t.ppf(alpha / 2, df)
-                if df > 0 else np.nan
-            )
+            own_df = np.full(p.shape, float(df)) if domain_df is None else domain_df
+            own_df = np.where(own_df > 0, own_df, np.nan)
+            adjust = stats.t.ppf(alpha / 2, n_obs - 1) / stats.t.ppf(alpha / 2, own_df)
             n_eff = n_eff * adjust**2
             low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
             high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            # Clopper-Pearson bounds always bracket p; with a (numerically) zero SE the
+            # beta quantiles lose that by rounding, so restore it
+            low = np.where(np.isnan(low), low, np.minimum(low, p))
+            high = np.where(np.isnan(high), high, np.maximum(high, p))
             return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     raise ValueError(f"Unknown proportion interval method {method!r}.")

@@ -20,12 +20,21 @@ from nea_covid import intervals
 from nea_covid.design import SurveyDesign
 from nea_covid.domains import By, Missing, prepare
 from nea_covid.errors import DesignError, VariableTypeError
-from nea_covid.estimators import _cell_labels, _names, numeric_matrix, ratio_of_totals
+from nea_covid.estimators import (
+    _cell_labels,
+    _names,
+    check_size,
+    numeric_matrix,
+    ratio_of_totals,
+)
 from nea_covid.results import ConfidenceInterval, Estimate
 
 __all__ = ["quantile"]
 
 _INTERVALS = ("mean", "beta", "xlogit", "asin")
+
+#: Cumulative weights this close (relative to the total) to ``p * total`` are ties.
+TIE_TOLERANCE = 1e-12
 
 
 class _SortedCells:
@@ -51,10 +60,18 @@ class _SortedCells:
 
     def qrule_math(self, target_cell: NDArray[np.intp], p: NDArray[np.float64]
                    ) -> NDArray[np.float64]:
-        """R's ``qrule_math`` for each (cell, p) pair."""
+        """R's ``qrule_math`` for each (cell, p) pair, with exact ties resolved exactly.
+
+        A cumulative weight within ``TIE_TOLERANCE`` (relative to the cell's total) of
+        ``p * total`` counts as equal to it, so the quantile is the smallest ``x`` with
+        ``F(x) >= p`` as the rule intends. R compares floating-point sums exactly, and
+        its weights (``1 / (1 / w)``) can differ from ``w`` in the last bit, so at an
+        exact tie (equal weights and ``n p`` a whole number) R may return the next value.
+        """
         level = p * self.total[target_cell]
+        tol = TIE_TOLERANCE * self.total[target_cell]
         n = self.x.shape[0]
-        values = np.concatenate((self.cumw, level))
+        values = np.concatenate((self.cumw, level + tol))
         cells = np.concatenate((self.cell, target_cell))
         kind = np.concatenate((np.zeros(n, dtype=np.int8), np.ones(p.shape[0], dtype=np.int8)))
         merged = np.lexsort((kind, values, cells))
@@ -68,8 +85,8 @@ class _SortedCells:
         ok = np.flatnonzero(size > 0)
         i_low = self.start[target_cell[ok]] + pos[ok]
         i_up = self.start[target_cell[ok]] + np.minimum(pos[ok] + 1, size[ok] - 1)
-        w_low = p[ok] - self.cumw[i_low] / self.total[target_cell[ok]]
-        out[ok] = np.where(w_low == 0, self.x[i_low], self.x[i_up])
+        tie = np.abs(self.cumw[i_low] - level[ok]) <= tol[ok]
+        out[ok] = np.where(tie, self.x[i_low], self.x[i_up])
         return out
 
 
@@ -138,10 +155,11 @@ def quantile(
     names = _names(variables)
     y, incomplete = numeric_matrix(design, names)
     for name in names:
-        if design._column(name).dtype == bool:
+        if pd.api.types.is_bool_dtype(design._column(name).dtype):
             raise VariableTypeError(f"Column {name!r} is boolean; quantiles need numbers.")
     prep = prepare(design, incomplete, by, missing)
     k, q, p_vars = prep.n_cells, probs.size, len(names)
+    check_size(k, q * p_vars, prep.by)
     values = prep.take(y)
 
     sorted_by_var = [
@@ -167,6 +185,16 @@ def quantile(
     cell_of = np.repeat(np.arange(k), p_vars * q)
     var_of = np.tile(np.repeat(np.arange(p_vars), q), k)
 
+    def cdf_interval(level: float, method: str) -> tuple[NDArray[np.float64], ...]:
+        """The interval for F(q) that Woodruff's method maps back."""
+        if method == "mean":
+            return intervals.t_interval(f_hat, se_f, design.degf, level)
+        return intervals.proportion_interval(
+            method, f_hat, se_f, design.degf, level,
+            n_obs=np.repeat(prep.n_rows, p_vars * q),
+            domain_df=np.repeat(prep.domain_df, p_vars * q),
+        )
+
     def woodruff(level: float, method: str) -> ConfidenceInterval:
         method = interval_type if method in ("woodruff", "t") else method
         if method not in _INTERVALS:
@@ -174,12 +202,7 @@ def quantile(
                 f"Quantile intervals are Woodruff intervals with interval_type in {_INTERVALS}"
                 f", not {method!r}."
             )
-        if method == "mean":
-            lo_p, hi_p = intervals.t_interval(f_hat, se_f, design.degf, level)
-        else:
-            lo_p, hi_p = intervals.proportion_interval(
-                method, f_hat, se_f, design.degf, level, n_obs=np.asarray(cdf.n_obs)
-            )
+        lo_p, hi_p = cdf_interval(level, method)
         low = np.full(estimate.shape[0], np.nan)
         high = np.full(estimate.shape[0], np.nan)
         for j, s in enumerate(sorted_by_var):  # a handful of variables, not domains
@@ -195,10 +218,7 @@ def quantile(
         raise DesignError(f"`confidence_level` must be in (0, 1), not {confidence_level!r}.")
     ci = woodruff(level, interval_type)
     se = (ci.high - ci.low) / (2 * intervals.t_critical(design.degf, level))
-    lo_p, hi_p = (intervals.t_interval(f_hat, se_f, design.degf, level)
-                  if interval_type == "mean" else intervals.proportion_interval(
-                      interval_type, f_hat, se_f, design.degf, level,
-                      n_obs=np.asarray(cdf.n_obs)))
+    lo_p, hi_p = cdf_interval(level, interval_type)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (ci.high - ci.low) / (hi_p - lo_p)
     vcov = np.asarray(cdf.vcov) * slope[:, None] * slope[None, :]

@@ -49,7 +49,7 @@ class Estimate:
         Point estimates.
     vcov : ndarray, shape (n_cells, n_cells)
         Covariance across all cells (also across domains, so that domains and waves
-        can be contrasted). For quantiles only the diagonal is known (NaN elsewhere).
+        can be contrasted). For quantiles, see :func:`nea_covid.quantile`.
     standard_error : ndarray
         Standard errors.
     df : int
@@ -58,7 +58,9 @@ class Estimate:
         Number of observations (rows with the variable observed) per cell.
     deff : ndarray
         Design effects as R's ``deff=TRUE`` (variance over the variance of simple
-        random sampling without replacement of the same size); NaN where undefined.
+        random sampling without replacement of the same size); NaN where undefined:
+        quantiles, empty cells, and weights that sum to the sample size or less
+        (normalised weights), where the comparison has no meaning.
     by : tuple of str
         The domain variables.
     n_missing : int
@@ -79,6 +81,8 @@ class Estimate:
     n_missing: int = 0
     confidence_level: float = 0.95
     interval_method: str = "t"
+    _n_rows: NDArray[np.int64] | None = field(default=None, repr=False)
+    _domain_df: NDArray[np.float64] | None = field(default=None, repr=False)
     _special_interval: Callable[[float, str], ConfidenceInterval] | None = field(
         default=None, repr=False
     )
@@ -102,6 +106,8 @@ class Estimate:
             every statistic. Proportions also take R's ``svyciprop`` methods:
             "logit", "likelihood", "asin", "beta" (Korn-Graubard), "mean" (= "t"),
             "xlogit". Quantiles use Woodruff intervals ("woodruff", their default).
+            Like R, "beta" corrects its effective sample size with each domain's own
+            degrees of freedom (R's ``degf`` of the domain's subset design).
 
         Returns
         -------
@@ -118,7 +124,8 @@ class Estimate:
         if self.statistic == "proportion" and method in ("logit", "asin", "beta", "xlogit"):
             low, high = intervals.proportion_interval(
                 method, self.estimate, self.standard_error, self.df, level,
-                n_obs=self.n_obs,
+                n_obs=self.n_obs if self._n_rows is None else self._n_rows,
+                domain_df=self._domain_df,
             )
             return ConfidenceInterval(low, high)
         if self._special_interval is not None:

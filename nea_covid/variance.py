@@ -112,16 +112,17 @@ def taylor_vcov(design: SurveyDesign, scores: ScoreMatrix) -> NDArray[np.float64
         return v
     previous: Stage | None = None
     undefined = np.zeros(c, dtype=bool)
-    for stage in design._variance_stages():
-        scale, centred = _stage_scales(stage, design.lonely_psu)
-        factor = None
-        if design.lonely_psu == "average":
-            factor, nan_cols = _average_factors(
-                stage, _parent_of_groups(stage, previous), scores
-            )
-            undefined |= nan_cols
-        v += _stage_quadratic(stage, scores, scale, centred, factor)
-        previous = stage
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd magnitudes give inf/NaN
+        for stage in design._variance_stages():
+            scale, centred = _stage_scales(stage, design.lonely_psu)
+            factor = None
+            if design.lonely_psu == "average":
+                factor, nan_cols = _average_factors(
+                    stage, _parent_of_groups(stage, previous), scores
+                )
+                undefined |= nan_cols
+            v += _stage_quadratic(stage, scores, scale, centred, factor)
+            previous = stage
     v[undefined, :] = np.nan
     v[:, undefined] = np.nan
     return v

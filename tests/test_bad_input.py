@@ -191,3 +191,50 @@ def test_user_dataframe_is_never_modified(strat: pd.DataFrame) -> None:
     df.loc[0, "api00"] = -1
     assert nc.mean(d, "api00").estimate[0] == nc.mean(
         nc.SurveyDesign(frozen, weights="pw", strata="stype", fpc="fpc"), "api00").estimate[0]
+
+
+def test_by_column_with_a_result_name_is_refused(strat: pd.DataFrame) -> None:
+    d = design(strat.assign(estimate=strat["stype"]))
+    with pytest.raises(nc.DesignError, match="name of a result column"):
+        nc.mean(d, "api00", by="estimate")
+
+
+def test_zero_denominator_gives_nan_se_and_warns(strat: pd.DataFrame) -> None:
+    d = design(strat.assign(x=strat["enroll"].where(strat["stype"] != "H", 0)))
+    with pytest.warns(nc.ZeroDenominatorWarning):
+        est = nc.ratio(d, "api.stu", "x", by="stype")
+    h = (est.cells["stype"] == "H").to_numpy()
+    assert np.isinf(est.estimate[h]).all()
+    assert np.isnan(est.standard_error[h]).all()
+    assert np.isfinite(est.standard_error[~h]).all()
+
+
+def test_too_many_cells_is_a_clear_error(strat: pd.DataFrame) -> None:
+    big = pd.concat([strat] * 60, ignore_index=True)
+    big["cell"] = np.arange(len(big))
+    d = nc.SurveyDesign(big, weights="pw")
+    with pytest.raises(nc.DesignError, match="GiB"):
+        nc.mean(d, "api00", by="cell")
+
+
+def test_complex_and_boolean_variables(strat: pd.DataFrame) -> None:
+    d = design(strat.assign(c=strat["api00"] + 1j,
+                            b=pd.array(strat["api00"] > 600, dtype="boolean")))
+    with pytest.raises(nc.VariableTypeError, match="complex"):
+        nc.mean(d, "c")
+    with pytest.raises(nc.VariableTypeError, match="boolean"):
+        nc.quantile(d, "b")
+
+
+def test_design_data_is_a_copy(strat: pd.DataFrame) -> None:
+    d = design(strat)
+    before = nc.mean(d, "api00").estimate[0]
+    data = d.data
+    data["api00"] = 0
+    assert nc.mean(d, "api00").estimate[0] == before
+
+
+def test_missing_stage_fpc_is_named_in_lonely_error() -> None:
+    clus2 = nc.datasets.load_api("clus2")
+    with pytest.raises(nc.LonelyPSUError, match="no fpc is given for stage 2"):
+        nc.SurveyDesign(clus2, weights="pw", clusters=["dnum", "snum"], fpc="fpc1")

@@ -101,3 +101,32 @@ def test_confidence_level_of_quantile_defines_its_se(d: nc.SurveyDesign) -> None
     q90 = nc.quantile(d, "api00", 0.5, confidence_level=0.9)
     ci = q95.confidence_interval(0.9)
     np.testing.assert_array_equal(ci.low, q90.confidence_interval().low)
+
+
+def test_quantile_exact_ties_follow_the_inverse_cdf(d: nc.SurveyDesign) -> None:
+    """Deliberate difference from R: with equal weights in the H schools, the 10%
+    point of the weighted CDF is reached exactly at the 5th smallest value (5 of 50).
+    R compares rounded sums of 1/(1/w) and returns the 6th (472); the quantile rule
+    R documents (smallest x with F(x) >= p) gives the 5th."""
+    h = APISTRAT.loc[APISTRAT["stype"] == "H", "api00"].sort_values().to_numpy()
+    est = nc.quantile(d, "api00", 0.1, by="stype")
+    assert est.estimate[1] == h[4] == 467
+    sub = nc.quantile(d.subset(APISTRAT["stype"] == "H"), "api00", 0.1)
+    assert sub.estimate[0] == 467
+
+
+def test_beta_intervals_use_each_domains_degrees_of_freedom(d: nc.SurveyDesign) -> None:
+    """As R's svyciprop(method="beta"): by= and subset() give the same interval
+    (R: 0.197985, 0.463154 for awards == "Yes" among H schools)."""
+    by = nc.proportion(d, "awards", by="stype").confidence_interval(method="beta")
+    sub = nc.proportion(d.subset(APISTRAT["stype"] == "H"), "awards").confidence_interval(
+        method="beta")
+    np.testing.assert_allclose([by.low[3], by.high[3]], [sub.low[1], sub.high[1]],
+                               rtol=1e-12)
+    np.testing.assert_allclose([sub.low[1], sub.high[1]], [0.197985, 0.463154], atol=5e-7)
+
+
+def test_normalised_weights_give_nan_design_effects() -> None:
+    df = APISTRAT.assign(w=APISTRAT["pw"] / APISTRAT["pw"].mean())
+    est = nc.mean(nc.SurveyDesign(df, weights="w", strata="stype"), "api00")
+    assert np.isnan(est.deff[0])

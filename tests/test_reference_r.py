@@ -6,7 +6,6 @@ Each case in ``tests/reference/fixtures/core.json`` records the R call that prod
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -44,15 +43,13 @@ def _estimate(case: dict[str, Any]) -> nc.Estimate:
         d = d.subset(data[sub["column"]] == sub["value"])
     kwargs: dict[str, Any] = {"by": case.get("by"), "missing": case.get("missing", "raise")}
     est = case["estimator"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", nc.DesignEffectWarning)
-        if est == "ratio":
-            return nc.ratio(d, case["numerator"], case["denominator"], **kwargs)
-        if est == "quantile":
-            return nc.quantile(d, case["variables"], case["quantiles"],
-                               confidence_level=case["confidence_level"], **kwargs)
-        fn = {"mean": nc.mean, "total": nc.total, "proportion": nc.proportion}[est]
-        return fn(d, case["variables"], **kwargs)  # type: ignore[operator]
+    if est == "ratio":
+        return nc.ratio(d, case["numerator"], case["denominator"], **kwargs)
+    if est == "quantile":
+        return nc.quantile(d, case["variables"], case["quantiles"],
+                           confidence_level=case["confidence_level"], **kwargs)
+    fn = {"mean": nc.mean, "total": nc.total, "proportion": nc.proportion}[est]
+    return fn(d, case["variables"], **kwargs)  # type: ignore[operator]
 
 
 def _key(by: dict[str, Any], variable: str, level: Any) -> tuple[Any, ...]:
