@@ -130,7 +130,11 @@ def quantile(
 
     Notes
     -----
-    Quantile rule: R's ``qrule="math"`` (the inverse of the weighted empirical CDF).
+    Quantile rule: R's ``qrule="math"`` (the inverse of the weighted empirical CDF),
+    with exact ties resolved exactly (see ``_SortedCells.qrule_math``); R may return
+    the next value there. Degrees of freedom: the design's for ``by=`` cells (R:
+    ``svyby(..., svyquantile, df=degf(design))``), the subset's for ``design.subset()``
+    (R's default), so the two can give slightly different SEs for the same domain.
     Woodruff (1952); Lumley (2010), section 2.4.3; Dorfman & Valliant (1993).
 
     Examples
