@@ -129,6 +129,8 @@ def prepare(
     incomplete: dict[str, NDArray[np.bool_]],
     by: By,
     missing: Missing,
+    *,
+    with_domain_df: bool = False,
 ) -> Prepared:
     """Cells and active rows for an estimate.
 
@@ -139,6 +141,9 @@ def prepare(
         For each analysis variable, a boolean array marking rows where it is missing.
     by : str or list of str, optional
     missing : {"raise", "omit"}
+    with_domain_df : bool, default False
+        Compute each cell's own degrees of freedom (needed by "beta" intervals only);
+        otherwise they are NaN.
     """
     if missing not in ("raise", "omit"):
         raise DesignError(f"`missing` must be 'raise' or 'omit', not {missing!r}.")
@@ -188,8 +193,12 @@ def prepare(
     n_rows = np.bincount(cell, minlength=n_cells).astype(np.int64)
     n_obs = n_rows if design._all_positive else np.bincount(
         cell[w != 0], minlength=n_cells).astype(np.int64)
-    domain_df = (_domain_degf(design, rows, cell, n_cells) if by_cols
-                 else np.full(n_cells, float(design.degf)))
+    if not by_cols:
+        domain_df = np.full(n_cells, float(design.degf))
+    elif with_domain_df:
+        domain_df = _domain_degf(design, rows, cell, n_cells)
+    else:
+        domain_df = np.full(n_cells, np.nan)
     empty = n_obs == 0
     if n_cells == 0 or empty.any():
         which = (

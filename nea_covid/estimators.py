@@ -434,7 +434,7 @@ def proportion(
     names = _names(variables)
     coded = [levels_of(design, name) for name in names]
     incomplete = {name: codes < 0 for name, (codes, _) in zip(names, coded, strict=True)}
-    prep = prepare(design, incomplete, by, missing)
+    prep = prepare(design, incomplete, by, missing, with_domain_df=True)
     offsets = np.cumsum([0] + [len(levels) for _, levels in coded])
     frame = pd.DataFrame({
         "variable": [name for name, (_, lv) in zip(names, coded, strict=True) for _ in lv],

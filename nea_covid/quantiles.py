@@ -161,7 +161,7 @@ def quantile(
     for name in names:
         if pd.api.types.is_bool_dtype(design._column(name).dtype):
             raise VariableTypeError(f"Column {name!r} is boolean; quantiles need numbers.")
-    prep = prepare(design, incomplete, by, missing)
+    prep = prepare(design, incomplete, by, missing, with_domain_df=True)
     k, q, p_vars = prep.n_cells, probs.size, len(names)
     check_size(k, q * p_vars, prep.by)
     values = prep.take(y)
