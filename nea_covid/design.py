@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, Self, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from nea_covid.errors import (
     row_labels,
 )
 
-__all__ = ["LonelyPSU", "SurveyDesign"]
+__all__ = ["BaseDesign", "LonelyPSU", "SurveyDesign"]
 
 LonelyPSU: TypeAlias = Literal["raise", "remove", "adjust", "average", "certainty"]
 _LONELY_RULES = ("raise", "remove", "adjust", "average", "certainty")
@@ -157,7 +157,197 @@ def _factorize_int(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np
     return codes, first
 
 
-class SurveyDesign:
+class BaseDesign:
+    """What every design shares: the data, the weights, the domain, and how
+    estimators reach them. :class:`SurveyDesign` adds strata and clusters (Taylor
+    variance); :class:`nea_covid.ReplicateDesign` adds replicate weights."""
+
+    __slots__ = ("_all_positive", "_data", "_domain", "_n_positive", "_weights", "degf")
+
+    _all_positive: bool
+    _data: pd.DataFrame
+    _domain: NDArray[np.bool_] | None
+    _n_positive: int
+    _weights: NDArray[np.float64]
+    degf: int
+
+    def _init_data(self, data: pd.DataFrame) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DesignError(
+                f"`data` must be a pandas DataFrame, not {type(data).__name__}."
+            )
+        if data.shape[0] == 0:
+            raise DesignError("`data` has no rows.")
+        # a shallow copy: with pandas copy-on-write, later edits of the user's frame
+        # do not reach the design, and nothing is copied now.
+        self._data = data.copy(deep=False)
+        self._domain = None
+
+    def _set_weights(self, weights: NDArray[np.float64]) -> None:
+        self._weights = weights
+        self._n_positive = int(np.count_nonzero(weights))
+        self._all_positive = self._n_positive == weights.shape[0]
+
+    def _compute_degf(self) -> int:
+        raise NotImplementedError
+
+    def _vcov(self, scores: Any) -> NDArray[np.float64]:
+        """Covariance of the estimates whose scores are given."""
+        raise NotImplementedError
+
+    def _domain_degf(
+        self, rows: NDArray[np.intp] | None, cell: NDArray[np.intp], n_cells: int
+    ) -> NDArray[np.float64]:
+        """Degrees of freedom of each cell's domain (R's ``degf`` of its subset)."""
+        return np.full(n_cells, float(self.degf))
+
+    def _column(self, name: Any, role: str = "variable") -> pd.Series:
+        try:
+            found = name in self._data.columns
+        except TypeError:  # unhashable
+            found = False
+        if not found:
+            raise ColumnNotFoundError(
+                f"{role.capitalize()} column {name!r} is not in the data."
+                + close_matches(str(name), list(map(str, self._data.columns)))
+            )
+        column = self._data[name]
+        if isinstance(column, pd.DataFrame):
+            raise DesignError(
+                f"The data has {column.shape[1]} columns named {name!r}; rename them so that "
+                "each name is unique."
+            )
+        series: pd.Series = column
+        return series
+
+    def _weight_column(self, col: Any) -> NDArray[np.float64]:
+        """A validated column of weights: numeric, finite, non-negative, not all zero."""
+        values = self._column(col, "weights")
+        n = values.shape[0]
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            raise WeightError(
+                f"Weights column {col!r} must be numeric, not {values.dtype}."
+            )
+        w = values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+        problems = [
+            ("missing", np.isnan(w)),
+            ("infinite", np.isinf(w)),
+            ("negative", w < 0),
+        ]
+        for what, mask in problems:
+            if mask.any():
+                raise WeightError(
+                    f"Weights column {col!r} has {plural(int(mask.sum()), f'{what} weight')} "
+                    f"({row_labels(self._data.index, mask)}). Survey weights must be "
+                    "finite and non-negative; to leave rows out of estimates use "
+                    "`design.subset(...)`."
+                )
+        if not (w > 0).any():
+            raise WeightError(f"Weights column {col!r} is zero in all {n} rows.")
+        return w
+
+    # ------------------------------------------------------------------ public
+    @property
+    def data(self) -> pd.DataFrame:
+        """The data the design was built from. A copy-on-write copy: changing it does
+        not change the design."""
+        return self._data.copy(deep=False)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows of the data, inside and outside the domain."""
+        return int(self._data.shape[0])
+
+    @property
+    def weights(self) -> pd.Series:
+        """The analysis weights, one per row of the data; zero outside a subset's domain."""
+        w = self.analysis_weights()
+        return pd.Series(w, index=self._data.index, name="weights", copy=False)
+
+    @property
+    def domain(self) -> NDArray[np.bool_]:
+        """Boolean mask of the rows in the design's domain (all True unless subset)."""
+        if self._domain is None:
+            return np.ones(self.n_rows, dtype=bool)
+        return self._domain.copy()
+
+    def analysis_weights(self) -> NDArray[np.float64]:
+        """The weights as a numpy array, zero outside the domain."""
+        if self._domain is None:
+            return self._weights.copy()
+        return np.where(self._domain, self._weights, 0.0)
+
+    def subset(self, mask: Any) -> Self:
+        """Restrict estimation to a domain, keeping every PSU in the variance.
+
+        Parameters
+        ----------
+        mask : array-like of bool or pandas.Series
+            True for the rows in the domain; a Series must share the data's index.
+
+        Returns
+        -------
+        SurveyDesign or ReplicateDesign
+            A new design of the same kind whose estimates refer to the domain. Rows outside it get
+            zero weight but stay in the design, so strata and PSUs without domain
+            members still count in the variance (the correct domain variance, as R's
+            ``subset.survey.design``). Degrees of freedom are recomputed as R's
+            ``degf`` on the subset.
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> apistrat = nc.datasets.load_api("strat")
+        >>> d = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+        >>> elementary = d.subset(apistrat["stype"] == "E")
+        >>> elementary.degf
+        99
+        """
+        keep = self._mask_array(mask)
+        new = object.__new__(type(self))
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                object.__setattr__(new, slot, getattr(self, slot))
+        new._domain = keep if self._domain is None else (self._domain & keep)
+        new.degf = new._compute_degf()
+        return new
+
+    def _mask_array(self, mask: Any) -> NDArray[np.bool_]:
+        if isinstance(mask, pd.Series):
+            if not mask.index.equals(self._data.index):
+                raise DesignError(
+                    "The domain mask is a Series whose index differs from the data's index; "
+                    "build it from the same DataFrame (e.g. `df['stype'] == 'E'`)."
+                )
+            missing = mask.isna().to_numpy()
+            if missing.any():
+                raise MissingValueError(
+                    f"The domain mask has {plural(int(missing.sum()), 'missing value')} "
+                    f"({row_labels(self._data.index, missing)}); use `.fillna(False)` to "
+                    "leave those rows out of the domain."
+                )
+            values = mask.to_numpy()
+        else:
+            values = np.asarray(mask)
+        if values.shape != (self.n_rows,):
+            raise DesignError(
+                f"The domain mask has shape {values.shape}; it needs one value per row "
+                f"({self.n_rows})."
+            )
+        if values.dtype != np.bool_:
+            if values.dtype == object and all(isinstance(v, bool | np.bool_) for v in values):
+                values = values.astype(bool)
+            else:
+                raise DesignError(
+                    f"The domain mask must be boolean, not {values.dtype}."
+                )
+        return np.asarray(values, dtype=bool).copy()
+
+
+
+class SurveyDesign(BaseDesign):
     """A stratified multi-stage sample design, validated once.
 
     Parameters
@@ -213,29 +403,11 @@ class SurveyDesign:
     662.287
     """
 
-    __slots__ = (
-        "_all_positive",
-        "_data",
-        "_domain",
-        "_fpc_mode",
-        "_n_positive",
-        "_spec",
-        "_stages",
-        "_weights",
-        "degf",
-        "lonely_psu",
-        "nest",
-    )
+    __slots__ = ("_fpc_mode", "_spec", "_stages", "lonely_psu", "nest")
 
-    _all_positive: bool
-    _data: pd.DataFrame
-    _n_positive: int
-    _domain: NDArray[np.bool_] | None
     _fpc_mode: str | None
     _spec: dict[str, list[str]]
     _stages: tuple[Stage, ...]
-    _weights: NDArray[np.float64]
-    degf: int
     lonely_psu: LonelyPSU
     nest: bool
 
@@ -250,23 +422,14 @@ class SurveyDesign:
         nest: bool = False,
         lonely_psu: LonelyPSU = "raise",
     ) -> None:
-        if not isinstance(data, pd.DataFrame):
-            raise DesignError(
-                f"`data` must be a pandas DataFrame, not {type(data).__name__}."
-            )
+        self._init_data(data)
         if lonely_psu not in _LONELY_RULES:
             raise DesignError(
                 f"`lonely_psu` must be one of {', '.join(map(repr, _LONELY_RULES))}, "
                 f"not {lonely_psu!r}."
             )
-        if data.shape[0] == 0:
-            raise DesignError("`data` has no rows.")
-        # a shallow copy: with pandas copy-on-write, later edits of the user's frame
-        # do not reach the design, and nothing is copied now.
-        self._data = data.copy(deep=False)
         self.nest = bool(nest)
         self.lonely_psu = lonely_psu
-        self._domain = None
         spec = {
             "weights": _as_list(weights, "weights"),
             "strata": _as_list(strata, "strata"),
@@ -290,32 +453,11 @@ class SurveyDesign:
         stages, fpc_mode = self._build_stages()
         self._fpc_mode = fpc_mode
         self._stages = stages
-        self._weights = self._build_weights()
-        self._n_positive = int(np.count_nonzero(self._weights))
-        self._all_positive = self._n_positive == self._weights.shape[0]
+        self._set_weights(self._build_weights())
         self._check_lonely()
         self.degf = self._compute_degf()
 
     # ------------------------------------------------------------------ building
-    def _column(self, name: Any, role: str = "variable") -> pd.Series:
-        try:
-            found = name in self._data.columns
-        except TypeError:  # unhashable
-            found = False
-        if not found:
-            raise ColumnNotFoundError(
-                f"{role.capitalize()} column {name!r} is not in the data."
-                + close_matches(str(name), list(map(str, self._data.columns)))
-            )
-        column = self._data[name]
-        if isinstance(column, pd.DataFrame):
-            raise DesignError(
-                f"The data has {column.shape[1]} columns named {name!r}; rename them so that "
-                "each name is unique."
-            )
-        series: pd.Series = column
-        return series
-
     def _design_codes(self, col: str, role: str) -> tuple[NDArray[np.intp], pd.Index]:
         values = self._column(col, role)
         missing = values.isna().to_numpy()
@@ -468,31 +610,7 @@ class SurveyDesign:
         cols = self._spec["weights"]
         n = self._data.shape[0]
         if cols:
-            col = cols[0]
-            values = self._column(col, "weights")
-            if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
-                values.dtype
-            ):
-                raise WeightError(
-                    f"Weights column {col!r} must be numeric, not {values.dtype}."
-                )
-            w = values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
-            problems = [
-                ("missing", np.isnan(w)),
-                ("infinite", np.isinf(w)),
-                ("negative", w < 0),
-            ]
-            for what, mask in problems:
-                if mask.any():
-                    raise WeightError(
-                        f"Weights column {col!r} has {plural(int(mask.sum()), f'{what} weight')} "
-                        f"({row_labels(self._data.index, mask)}). Survey weights must be "
-                        "finite and non-negative; to leave rows out of estimates use "
-                        "`design.subset(...)`."
-                    )
-            if not (w > 0).any():
-                raise WeightError(f"Weights column {col!r} is zero in all {n} rows.")
-            return w
+            return self._weight_column(cols[0])
         if not self._spec["fpc"]:
             return np.ones(n)
         n_stages = len(self._stages)
@@ -566,23 +684,18 @@ class SurveyDesign:
         )
         return int(n_units - n_groups)
 
-    # ------------------------------------------------------------------ public
-    @property
-    def data(self) -> pd.DataFrame:
-        """The data the design was built from. A copy-on-write copy: changing it does
-        not change the design."""
-        return self._data.copy(deep=False)
+    def _vcov(self, scores: Any) -> NDArray[np.float64]:
+        from nea_covid.variance import taylor_vcov
 
-    @property
-    def n_rows(self) -> int:
-        """Number of rows of the data, inside and outside the domain."""
-        return int(self._data.shape[0])
+        return taylor_vcov(self, scores)
 
-    @property
-    def weights(self) -> pd.Series:
-        """The analysis weights, one per row of the data; zero outside a subset's domain."""
-        w = self.analysis_weights()
-        return pd.Series(w, index=self._data.index, name="weights", copy=False)
+    def _domain_degf(
+        self, rows: NDArray[np.intp] | None, cell: NDArray[np.intp], n_cells: int
+    ) -> NDArray[np.float64]:
+        """Per cell: PSUs minus strata among the cell's rows with non-zero weight."""
+        from nea_covid.domains import domain_degf
+
+        return domain_degf(self, rows, cell, n_cells)
 
     @property
     def n_strata(self) -> int:
@@ -598,84 +711,6 @@ class SurveyDesign:
     def n_stages(self) -> int:
         """Number of sampling stages (clusters columns, or 1)."""
         return len(self._stages)
-
-    @property
-    def domain(self) -> NDArray[np.bool_]:
-        """Boolean mask of the rows in the design's domain (all True unless subset)."""
-        if self._domain is None:
-            return np.ones(self.n_rows, dtype=bool)
-        return self._domain.copy()
-
-    def analysis_weights(self) -> NDArray[np.float64]:
-        """The weights as a numpy array, zero outside the domain."""
-        if self._domain is None:
-            return self._weights.copy()
-        return np.where(self._domain, self._weights, 0.0)
-
-    def subset(self, mask: Any) -> SurveyDesign:
-        """Restrict estimation to a domain, keeping every PSU in the variance.
-
-        Parameters
-        ----------
-        mask : array-like of bool or pandas.Series
-            True for the rows in the domain; a Series must share the data's index.
-
-        Returns
-        -------
-        SurveyDesign
-            A new design whose estimates refer to the domain. Rows outside it get
-            zero weight but stay in the design, so strata and PSUs without domain
-            members still count in the variance (the correct domain variance, as R's
-            ``subset.survey.design``). Degrees of freedom are recomputed as R's
-            ``degf`` on the subset.
-
-        Examples
-        --------
-        >>> import nea_covid as nc
-        >>> apistrat = nc.datasets.load_api("strat")
-        >>> d = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
-        >>> elementary = d.subset(apistrat["stype"] == "E")
-        >>> elementary.degf
-        99
-        """
-        keep = self._mask_array(mask)
-        new = object.__new__(SurveyDesign)
-        for slot in SurveyDesign.__slots__:
-            object.__setattr__(new, slot, getattr(self, slot))
-        new._domain = keep if self._domain is None else (self._domain & keep)
-        new.degf = new._compute_degf()
-        return new
-
-    def _mask_array(self, mask: Any) -> NDArray[np.bool_]:
-        if isinstance(mask, pd.Series):
-            if not mask.index.equals(self._data.index):
-                raise DesignError(
-                    "The domain mask is a Series whose index differs from the data's index; "
-                    "build it from the same DataFrame (e.g. `df['stype'] == 'E'`)."
-                )
-            missing = mask.isna().to_numpy()
-            if missing.any():
-                raise MissingValueError(
-                    f"The domain mask has {plural(int(missing.sum()), 'missing value')} "
-                    f"({row_labels(self._data.index, missing)}); use `.fillna(False)` to "
-                    "leave those rows out of the domain."
-                )
-            values = mask.to_numpy()
-        else:
-            values = np.asarray(mask)
-        if values.shape != (self.n_rows,):
-            raise DesignError(
-                f"The domain mask has shape {values.shape}; it needs one value per row "
-                f"({self.n_rows})."
-            )
-        if values.dtype != np.bool_:
-            if values.dtype == object and all(isinstance(v, bool | np.bool_) for v in values):
-                values = values.astype(bool)
-            else:
-                raise DesignError(
-                    f"The domain mask must be boolean, not {values.dtype}."
-                )
-        return np.asarray(values, dtype=bool).copy()
 
     def __repr__(self) -> str:
         spec = self._spec

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nea_covid.design import SurveyDesign, factorize
+from nea_covid.design import BaseDesign, SurveyDesign, factorize
 from nea_covid.errors import (
     DesignError,
     EmptyDomainWarning,
@@ -125,7 +125,7 @@ def by_columns(by: By) -> tuple[str, ...]:
 
 
 def prepare(
-    design: SurveyDesign,
+    design: BaseDesign,
     incomplete: dict[str, NDArray[np.bool_]],
     by: By,
     missing: Missing,
@@ -196,7 +196,7 @@ def prepare(
     if not by_cols:
         domain_df = np.full(n_cells, float(design.degf))
     elif with_domain_df:
-        domain_df = _domain_degf(design, rows, cell, n_cells)
+        domain_df = design._domain_degf(rows, cell, n_cells)
     else:
         domain_df = np.full(n_cells, np.nan)
     empty = n_obs == 0
@@ -215,7 +215,7 @@ def prepare(
                     domain_df)
 
 
-def _all_rows(design: SurveyDesign) -> Prepared:
+def _all_rows(design: BaseDesign) -> Prepared:
     """Every row in one cell: the common case, without copies."""
     w = design._weights
     n = w.shape[0]
@@ -225,7 +225,7 @@ def _all_rows(design: SurveyDesign) -> Prepared:
                     np.array([float(design.degf)]))
 
 
-def _domain_degf(
+def domain_degf(
     design: SurveyDesign, rows: NDArray[np.intp] | None, cell: NDArray[np.intp], n_cells: int
 ) -> NDArray[np.float64]:
     """Per cell: PSUs minus strata among the cell's rows with non-zero weight."""

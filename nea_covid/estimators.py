@@ -3,7 +3,7 @@
 All four are ratios of weighted totals computed per cell in one grouped pass:
 ``theta = sum(w a) / sum(w b)`` (a total has no denominator), with the influence
 score ``w (a - theta b) / sum(w b)`` per row. The scores of all cells go to
-:func:`nea_covid.variance.taylor_vcov` at once, which gives the covariance across
+the design's variance method at once (:mod:`nea_covid.variance` for Taylor designs), which gives the covariance across
 every cell and variable.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nea_covid.design import SurveyDesign
+from nea_covid.design import BaseDesign
 from nea_covid.domains import MAX_COLUMNS, By, Missing, Prepared, prepare
 from nea_covid.errors import (
     DesignError,
@@ -27,7 +27,6 @@ from nea_covid.errors import (
 )
 from nea_covid.results import Estimate
 from nea_covid.scores import RatioScores, weighted_bincount
-from nea_covid.variance import taylor_vcov
 
 __all__ = ["mean", "proportion", "ratio", "total"]
 
@@ -44,7 +43,7 @@ def _names(variables: Variables, what: str = "variables") -> list[str]:
 
 
 def numeric_matrix(
-    design: SurveyDesign, names: list[str]
+    design: BaseDesign, names: list[str]
 ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.bool_]]]:
     """The named columns as a float matrix (n, p), and for each a mask of its missing
     values (NaN or NA); infinite values are an error."""
@@ -117,7 +116,7 @@ def _cell_column_sums(
 
 
 def ratio_of_totals(
-    design: SurveyDesign,
+    design: BaseDesign,
     prep: Prepared,
     numerator: NDArray[np.float64] | None,
     denominator: Denominator,
@@ -159,7 +158,7 @@ def ratio_of_totals(
             theta = a_tot / scale
     scores = RatioScores(prep.rows, prep.cell, k, m, prep.weights, wa, codes, wb, theta,
                          scale)
-    vcov = taylor_vcov(design, scores)
+    vcov = design._vcov(scores)
     empty = np.repeat(prep.n_obs == 0, m)
     estimate = theta.ravel().copy()
     estimate[empty] = np.nan
@@ -264,13 +263,13 @@ def _variable_frame(names: list[str]) -> pd.DataFrame:
 
 
 def mean(
-    design: SurveyDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
+    design: BaseDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
 ) -> Estimate:
     """Estimate population means, for the whole population or by domain.
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or ReplicateDesign
     variables : str or list of str
         Numeric (or boolean) columns.
     by : str or list of str, optional
@@ -307,7 +306,7 @@ def mean(
 
 
 def total(
-    design: SurveyDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
+    design: BaseDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
 ) -> Estimate:
     """Estimate population totals ``sum(w y)``, for the whole population or by domain.
 
@@ -328,7 +327,7 @@ def total(
 
 
 def ratio(
-    design: SurveyDesign,
+    design: BaseDesign,
     numerator: Variables,
     denominator: Variables,
     *,
@@ -339,7 +338,7 @@ def ratio(
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or ReplicateDesign
     numerator, denominator : str or list of str
         Numeric columns; every numerator is divided by every denominator (as R's
         ``svyratio``), and each cell's ``variable`` reads ``"y/x"``.
@@ -372,7 +371,7 @@ def ratio(
     return ratio_of_totals(design, prep, a, b, "ratio", frame)
 
 
-def levels_of(design: SurveyDesign, name: str) -> tuple[NDArray[np.intp], pd.Index]:
+def levels_of(design: BaseDesign, name: str) -> tuple[NDArray[np.intp], pd.Index]:
     """Codes (-1 for missing) and levels of a categorical-like column: categories of a
     pandas Categorical (all of them, as R's factor levels), False/True for booleans,
     sorted distinct values for text and whole numbers."""
@@ -398,13 +397,13 @@ def levels_of(design: SurveyDesign, name: str) -> tuple[NDArray[np.intp], pd.Ind
 
 
 def proportion(
-    design: SurveyDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
+    design: BaseDesign, variables: Variables, *, by: By = None, missing: Missing = "raise"
 ) -> Estimate:
     """Estimate the population share of every category of one or more variables.
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or ReplicateDesign
     variables : str or list of str
         Categorical, text, boolean or integer-coded columns; one cell per level
         (all categories of a pandas Categorical, the observed values otherwise).

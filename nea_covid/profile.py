@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from nea_covid.design import SurveyDesign
+from nea_covid.design import BaseDesign
 from nea_covid.domains import Prepared
 from nea_covid.results import ConfidenceInterval, Estimate
 
@@ -240,7 +240,7 @@ def _logit_irls(
 
 
 def attach_likelihood_interval(
-    est: Estimate, design: SurveyDesign, prep: Prepared, codes: list[NDArray[np.intp]],
+    est: Estimate, design: BaseDesign, prep: Prepared, codes: list[NDArray[np.intp]],
     n_levels: list[int],
 ) -> Estimate:
     """Return ``est`` able to compute "likelihood" intervals for its proportions."""
@@ -261,10 +261,9 @@ def attach_likelihood_interval(
 
 
 def _likelihood_bounds(
-    design: SurveyDesign, prep: Prepared, y: NDArray[np.float64], df: float, level: float
+    design: BaseDesign, prep: Prepared, y: NDArray[np.float64], df: float, level: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     from nea_covid.scores import RowScores
-    from nea_covid.variance import taylor_vcov
 
     w = prep.weights
     k, m = prep.n_cells, y.shape[1]
@@ -279,7 +278,7 @@ def _likelihood_bounds(
         # svyglm's sandwich: scores W (y - mu) / (mu (1 - mu) sum W)
         z = w[:, None] * (y - mu[prep.cell]) / w_sum[prep.cell][:, None]
         scores = RowScores.from_cells(prep.row_index, prep.cell, z, k)
-        var_beta = np.diag(taylor_vcov(design, scores)).reshape(k, m) / q**2
+        var_beta = np.diag(design._vcov(scores)).reshape(k, m) / q**2
         naive = 1 / (mu_prev * (1 - mu_prev) * n_rows[:, None])
         # dispersion: svyvar of the Pearson residuals (y - mu) sqrt(W) / sqrt(mu (1 - mu))
         resid = (y - mu[prep.cell]) * np.sqrt(big_w)[:, None] / np.sqrt(q[prep.cell])

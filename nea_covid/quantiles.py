@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid import intervals
-from nea_covid.design import SurveyDesign
+from nea_covid.design import BaseDesign
 from nea_covid.domains import By, Missing, prepare
 from nea_covid.errors import DesignError, VariableTypeError
 from nea_covid.estimators import (
@@ -91,7 +91,7 @@ class _SortedCells:
 
 
 def quantile(
-    design: SurveyDesign,
+    design: BaseDesign,
     variables: str | Sequence[str],
     quantiles: float | Sequence[float] = 0.5,
     *,
@@ -104,7 +104,7 @@ def quantile(
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or ReplicateDesign
     variables : str or list of str
         Numeric columns.
     quantiles : float or list of float, default 0.5
