@@ -2,9 +2,9 @@
 
 All four are ratios of weighted totals computed per cell in one grouped pass:
 ``theta = sum(w a) / sum(w b)`` (a total has no denominator), with the influence
-score ``w (a - theta b) / sum(w b)`` per row. The scores of all cells go to
-the design's variance method at once (:mod:`nea_covid.variance` for Taylor designs), which gives the covariance across
-every cell and variable.
+score ``w (a - theta b) / sum(w b)`` per row. The scores of all cells go to the
+design's variance method at once (Taylor: :mod:`nea_covid.variance`; replicates:
+:mod:`nea_covid.replicates`), which gives the covariance across every cell.
 """
 
 from __future__ import annotations
