@@ -26,6 +26,7 @@ from nea_covid.errors import (
 )
 from nea_covid.estimators import mean, proportion, ratio, total
 from nea_covid.quantiles import quantile
+from nea_covid.replicates import ReplicateDesign
 from nea_covid.results import ConfidenceInterval, Estimate
 
 __version__ = "0.1.0"
@@ -41,6 +42,7 @@ __all__ = [
     "LonelyPSUWarning",
     "MissingValueError",
     "NestingError",
+    "ReplicateDesign",
     "SurveyDesign",
     "SurveyError",
     "SurveyWarning",

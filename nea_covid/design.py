@@ -684,6 +684,54 @@ class SurveyDesign(BaseDesign):
         )
         return int(n_units - n_groups)
 
+    def to_replicate(
+        self,
+        method: str = "auto",
+        *,
+        rho: float | None = None,
+        replicates: int = 50,
+        rng: np.random.Generator | None = None,
+        mse: bool = False,
+    ) -> Any:
+        """Replicate weights for this design, as R's ``as.svrepdesign``.
+
+        Parameters
+        ----------
+        method : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap"}
+            "auto" is JKn for stratified designs, JK1 otherwise. JK1, JKn, BRR and
+            Fay give the same replicate weights as R (BRR from R's Hadamard matrices;
+            strata with more than two PSUs split into pairs); bootstrap is R's
+            rescaled bootstrap with fpc (random: needs ``rng``).
+        rho : float, optional
+            Fay's coefficient, for ``method="Fay"``.
+        replicates : int, default 50
+            Number of bootstrap replicates.
+        rng : numpy.random.Generator, optional
+            Random generator for the bootstrap.
+        mse : bool, default False
+            Centre replicate variances at the full-sample estimate.
+
+        Returns
+        -------
+        ReplicateDesign
+
+        Notes
+        -----
+        As R, replicates are made for the first-stage units; fpcs of later stages
+        are dropped, and BRR/Fay drop the fpc altogether.
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), weights="pw",
+        ...                     clusters="dnum", fpc="fpc")
+        >>> d.to_replicate("JK1").n_replicates
+        15
+        """
+        from nea_covid.replicates import to_replicate
+
+        return to_replicate(self, method, rho=rho, replicates=replicates, rng=rng, mse=mse)
+
     def _vcov(self, scores: Any) -> NDArray[np.float64]:
         from nea_covid.variance import taylor_vcov
 

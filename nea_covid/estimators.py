@@ -157,7 +157,7 @@ def ratio_of_totals(
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = a_tot / scale
     scores = RatioScores(prep.rows, prep.cell, k, m, prep.weights, wa, codes, wb, theta,
-                         scale)
+                         scale, numerator, denominator)
     vcov = design._vcov(scores)
     empty = np.repeat(prep.n_obs == 0, m)
     estimate = theta.ravel().copy()

@@ -27,6 +27,8 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from nea_covid.errors import DesignError
+
 __all__ = ["RatioScores", "RowScores", "ScoreMatrix"]
 
 #: Dense unit-total matrices up to this many elements; sparse beyond.
@@ -85,6 +87,12 @@ class RowScores:
             return flat.reshape(n_units, c)
         return sp.csr_matrix((self.values, (u, self.cols)), shape=(n_units, c))
 
+    def replicate_estimates(self, *_: Any) -> NDArray[np.float64]:
+        raise DesignError(
+            "This interval needs a Taylor design (SurveyDesign); replicate designs give "
+            "'t', 'logit', 'asin', 'beta', 'mean' and 'xlogit' intervals."
+        )
+
     def presence(self, group: NDArray[np.intp], n_groups: int) -> NDArray[np.bool_]:
         g = group[self.rows]
         hit = np.bincount(self.cols * n_groups + g, minlength=self.n_columns * n_groups) > 0
@@ -126,10 +134,84 @@ class RatioScores:
     weighted_denominator: NDArray[np.float64] | str | None
     theta: NDArray[np.float64]
     scale: NDArray[np.float64]
+    numerator: NDArray[np.float64] | None = None
+    denominator: NDArray[np.float64] | str | None = None
 
     @property
     def n_columns(self) -> int:
         return self.n_cells * self.width
+
+    def replicate_estimates(
+        self, replicates: NDArray[np.float64], unit: NDArray[np.intp] | None,
+        scaled_by_weights: bool,
+    ) -> NDArray[np.float64]:
+        """The estimates under every set of replicate weights, shape (R, columns).
+
+        ``replicates`` are factors per sampling unit (``unit`` gives each row's unit)
+        or per row (``unit`` None); factors multiply the full-sample weights when
+        ``scaled_by_weights``, else they are the final weights. One matrix product
+        with per-unit (or per-row, sparse) sums of ``a`` and ``b`` by cell."""
+        k, m = self.n_cells, self.width
+        if unit is not None and scaled_by_weights:
+            key = self._keys(unit)
+            n_units = replicates.shape[0]
+            sa, sb = self._sums(key, n_units * k)
+            a_rep = replicates.T @ sa.reshape(n_units, k * m)
+            if sb is None:
+                b_rep = None
+            elif sb.shape[1] == 1:  # one denominator per cell (weights)
+                b_rep = np.repeat(replicates.T @ sb.reshape(n_units, k), m, axis=1)
+            else:
+                b_rep = replicates.T @ sb.reshape(n_units, k * m)
+        else:
+            factors = replicates if unit is None else replicates[unit]
+            a_rep = self._row_products(factors, self._row_values(True, scaled_by_weights))
+            b_values = self._row_values(False, scaled_by_weights)
+            b_rep = None if b_values is None else self._row_products(factors, b_values)
+        if b_rep is None:
+            return np.asarray(a_rep, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(a_rep / b_rep, dtype=np.float64)
+
+    def _row_values(self, numerator: bool, scaled: bool) -> Any:
+        """Per active row: ``g a`` (or ``g b``) with ``g`` the weight or 1, as a dense
+        (rows, width) array, or ("codes", g) for category indicators; None for no
+        denominator."""
+        g = self.weights if scaled else np.ones_like(self.weights)
+        if numerator:
+            if self.codes is not None:
+                return ("codes", g)
+            assert self.numerator is not None
+            return g[:, None] * self.numerator
+        b = self.denominator
+        if b is None:
+            return None
+        if isinstance(b, str):
+            return ("ones", g)
+        return g[:, None] * b
+
+    def _row_products(self, factors: NDArray[np.float64], values: Any) -> NDArray[np.float64]:
+        """``sum_i factors[i, r] values[i, (k, j)]`` over the active rows: (R, columns)."""
+        k, m = self.n_cells, self.width
+        n_rows = factors.shape[0]
+        rows = np.arange(self.cell.shape[0]) if self.rows is None else self.rows
+        if isinstance(values, tuple):
+            kind, g = values
+            if kind == "codes":
+                assert self.codes is not None
+                cols = self.cell * m + self.codes
+            else:
+                cols = self.cell
+            width = k * m if kind == "codes" else k
+            matrix = sp.csr_matrix((g, (rows, cols)), shape=(n_rows, width))
+            out = np.asarray((matrix.T @ factors).T)
+            return out if kind == "codes" else np.repeat(out, m, axis=1)
+        if k == 1 and self.rows is None:
+            return np.asarray(factors.T @ values)
+        cols = (self.cell[:, None] * m + np.arange(m)).ravel()
+        matrix = sp.csr_matrix((values.ravel(), (np.repeat(rows, m), cols)),
+                               shape=(n_rows, k * m))
+        return np.asarray((matrix.T @ factors).T)
 
     def _keys(self, unit: NDArray[np.intp]) -> NDArray[np.intp]:
         u = unit if self.rows is None else unit[self.rows]

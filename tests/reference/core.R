@@ -15,7 +15,8 @@
 # or
 #     Rscript tests/reference/core.R
 # Requires R with the packages survey (the fixture records its version) and
-# jsonlite.
+# jsonlite. Shared helpers (exact number formatting, cells, JSON writing) are in
+# tests/reference/helpers.R.
 #
 # Fixture conventions: each design's r_call is evaluated with the data sets
 # bound by name; each case's r_call with the designs bound under their fixture
@@ -39,6 +40,9 @@ suppressPackageStartupMessages({
 if (!file.exists("tests/reference/core.R")) {
   stop("run this script from the repository root: Rscript tests/reference/core.R")
 }
+# format_exact(), write_exact_csv(), design_call(), design_spec(), make_cells(),
+# write_json_exact() and the other shared helpers.
+source("tests/reference/helpers.R")
 
 PKG_DATA <- "nea_covid/datasets/data"
 REF_DATA <- "tests/reference/data"
@@ -55,79 +59,6 @@ options(survey.lonely.psu = "fail", survey.ultimate.cluster = FALSE,
 # ---------------------------------------------------------------------------
 # (a) Data export with exact numeric round trip
 # ---------------------------------------------------------------------------
-
-# Shortest decimal string (15, 16 or 17 significant digits) for each double
-# that reads back to exactly that double both with R's parser and with a
-# correctly rounded one (Python, C). R's parser is occasionally one ulp off
-# (nhanes WTMEC2YR "23014.322091" is read by R as a different double than by
-# Python), so R's round trip alone is not enough: the candidate must also
-# differ from the same-precision rendering of both neighbouring doubles, which
-# makes x the double nearest to the decimal.
-neighbours <- function(x) {
-  e <- floor(log2(abs(x)))
-  e <- e - (2^e > abs(x)) + (2^(e + 1) <= abs(x))
-  ulp <- 2^(e - 52)
-  below <- ifelse(abs(x) == 2^e, ulp / 2, ulp)  # spacing halves below a power of two
-  list(up = x + sign(x) * ulp, down = x - sign(x) * below)
-}
-
-format_exact <- function(x) {
-  out <- rep(NA_character_, length(x))
-  nb <- neighbours(x)
-  for (digits in 15:17) {
-    todo <- which(!is.na(x) & is.na(out))
-    if (length(todo) == 0) break
-    fmt <- function(v) sprintf(paste0("%.", digits, "g"), v)
-    s <- fmt(x[todo])
-    hit <- as.numeric(s) == x[todo]
-    nonzero <- x[todo] != 0
-    hit[nonzero] <- hit[nonzero] & s[nonzero] != fmt(nb$up[todo][nonzero]) &
-      s[nonzero] != fmt(nb$down[todo][nonzero])
-    out[todo[hit]] <- s[hit]
-  }
-  stopifnot(all(is.na(out) == is.na(x)))
-  out
-}
-
-same_numbers <- function(a, b) {
-  identical(as.numeric(a), as.numeric(b))
-}
-
-# write.csv(row.names = FALSE, na = ""), factors as labels; then re-read and
-# require every numeric column to be identical to the original.
-write_exact_csv <- function(df, path) {
-  out <- df
-  is_text <- vapply(df, function(col) is.factor(col) || is.character(col), TRUE)
-  for (nm in names(out)) {
-    col <- out[[nm]]
-    out[[nm]] <- if (is.factor(col)) as.character(col) else as.vector(col)
-  }
-  write_it <- function() {
-    write.csv(out, path, row.names = FALSE, na = "", quote = which(is_text))
-    read.csv(path, stringsAsFactors = FALSE, check.names = FALSE,
-             colClasses = ifelse(is_text, "character", NA))
-  }
-  # Doubles holding only whole numbers are written as is; other doubles via
-  # format_exact() (write.csv's 15 digits are neither always enough nor always
-  # read back correctly outside R).
-  numeric_cols <- names(df)[!is_text]
-  for (nm in numeric_cols) {
-    x <- as.vector(df[[nm]])
-    if (is.double(x) && any(!is.na(x) & x != round(x))) out[[nm]] <- format_exact(x)
-  }
-  back <- write_it()
-  for (nm in numeric_cols) {
-    if (!same_numbers(df[[nm]], back[[nm]])) stop("column ", nm, " of ", path, " does not round-trip")
-  }
-  for (nm in names(df)[is_text]) {
-    orig <- as.character(df[[nm]])
-    orig[is.na(orig)] <- ""
-    got <- back[[nm]]
-    got[is.na(got)] <- ""
-    if (!identical(orig, got)) stop("text column ", nm, " of ", path, " does not round-trip")
-  }
-  invisible(path)
-}
 
 data(api)
 data(nhanes)
@@ -205,25 +136,6 @@ with_lonely_psu <- function(rule, code, envir = env) {
   run(code, envir)
 }
 
-design_call <- function(spec) {
-  plus <- function(cols) paste0("~", paste(cols, collapse = "+"))
-  args <- c(paste0("id=", if (is.null(spec$clusters)) "~1" else plus(spec$clusters)))
-  if (!is.null(spec$strata)) args <- c(args, paste0("strata=", plus(spec$strata)))
-  if (!is.null(spec$weights)) args <- c(args, paste0("weights=", plus(spec$weights)))
-  if (!is.null(spec$fpc)) args <- c(args, paste0("fpc=", plus(spec$fpc)))
-  if (isTRUE(spec$nest)) args <- c(args, "nest=TRUE")
-  sprintf("svydesign(%s, data=%s)", paste(args, collapse = ", "), spec$data)
-}
-
-# Design in the Python API's keywords. Multi-column clusters/fpc become JSON lists.
-design_spec <- function(data, weights = NULL, strata = NULL, clusters = NULL,
-                        fpc = NULL, nest = FALSE, lonely_psu = "raise") {
-  as_json_cols <- function(x) if (length(x) > 1) I(x) else x
-  list(data = data, weights = weights, strata = strata,
-       clusters = as_json_cols(clusters), fpc = as_json_cols(fpc),
-       nest = nest, lonely_psu = lonely_psu)
-}
-
 designs <- list(
   strat = design_spec("apistrat", weights = "pw", strata = "stype", fpc = "fpc"),
   strat_frac = design_spec("apistrat_fpc", weights = "pw", strata = "stype", fpc = "fpc_frac"),
@@ -260,55 +172,6 @@ for (nm in names(designs)) {
 # ---------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------
-
-# One label per statistic: numeric variables give one, factors one per level.
-stat_labels <- function(data, variables, proportion) {
-  do.call(c, lapply(variables, function(v) {
-    if (!proportion) return(list(list(variable = v, level = NULL)))
-    x <- data[[v]]
-    lv <- if (is.factor(x)) levels(x) else as.character(sort(unique(x[!is.na(x)])))
-    lapply(lv, function(l) list(variable = v, level = l))
-  }))
-}
-
-formula_terms <- function(data, variables, proportion) {
-  terms <- vapply(variables, function(v) {
-    if (proportion && !is.factor(data[[v]])) sprintf("factor(%s)", v) else v
-  }, "")
-  paste0("~", paste(terms, collapse = "+"))
-}
-
-by_label <- function(domains, g) {
-  if (is.null(domains)) return(setNames(list(), character(0)))
-  lapply(as.list(domains[g, , drop = FALSE]), as.character)
-}
-
-# Cells in R's coefficient order: statistic-major, domains inner (svyby order).
-make_cells <- function(labels, domains, est, se, deff, ci_low, ci_high) {
-  ndom <- if (is.null(domains)) 1 else nrow(domains)
-  stopifnot(length(est) == length(labels) * ndom, length(se) == length(est),
-            length(ci_low) == length(est), length(ci_high) == length(est),
-            is.null(deff) || length(deff) == length(est))
-  cells <- list()
-  k <- 0
-  for (s in seq_along(labels)) {
-    for (g in seq_len(ndom)) {
-      k <- k + 1
-      cells[[k]] <- list(by = by_label(domains, g), variable = labels[[s]]$variable,
-                         level = labels[[s]]$level, estimate = unname(est[k]), se = unname(se[k]),
-                         deff = if (is.null(deff)) NULL else unname(deff[k]),
-                         ci_low = unname(ci_low[k]), ci_high = unname(ci_high[k]))
-    }
-  }
-  cells
-}
-
-same_or_both_na <- function(a, b, tolerance = 1e-12) {
-  ok <- !is.na(a)
-  identical(ok, !is.na(b)) && (!any(ok) || isTRUE(all.equal(a[ok], b[ok], tolerance = tolerance)))
-}
-
-svyby_domains <- function(res, by) as.data.frame(res)[, by, drop = FALSE]
 
 # Full covariance of by-domain estimates, across ALL cells (in cell order).
 # svyby(covmat = TRUE) in survey 4.1.1 is block-diagonal for Taylor designs: it
@@ -391,14 +254,6 @@ add_vcov_full <- function(case, full, ndom) {
 
 design_expr <- function(design, subset) {
   if (is.null(subset)) design else sprintf('subset(%s, %s == "%s")', design, subset$column, subset$value)
-}
-
-na_arg <- function(missing) if (missing == "omit") ", na.rm=TRUE" else ""
-
-case_header <- function(id, design, estimator, subset, by, missing, level, ci_method, df, r_call) {
-  list(id = id, design = design, subset = subset, estimator = estimator,
-       by = if (is.null(by)) NULL else I(by), missing = missing,
-       confidence_level = level, ci_method = ci_method, df = df, r_call = r_call)
 }
 
 # svymean / svytotal (numeric means and totals, factor proportions), overall or by domain.
@@ -670,40 +525,6 @@ errors <- list(
 # ---------------------------------------------------------------------------
 # Write the fixture
 # ---------------------------------------------------------------------------
-
-# jsonlite prints at most 15 significant digits (also with digits = NA or
-# I(17)), which does not round-trip every double. So doubles are formatted here
-# with format_exact() (shortest of 15/16/17 significant digits that reads back
-# identically) and inserted verbatim; NA, NaN and +-Inf become null.
-json_numbers <- function(x) {
-  s <- format_exact(as.numeric(x))
-  s[is.na(x) | !is.finite(x)] <- "null"
-  s
-}
-
-json_array <- function(items) paste0("[", paste(items, collapse = ", "), "]")
-
-exact_numbers <- function(x) {
-  if (is.list(x)) {
-    x[] <- lapply(x, exact_numbers)
-    return(x)
-  }
-  if (!is.double(x)) return(x)
-  json <- if (is.matrix(x)) {
-    json_array(apply(x, 1, function(row) json_array(json_numbers(row))))
-  } else if (inherits(x, "AsIs") || length(x) != 1) {
-    json_array(json_numbers(x))
-  } else {
-    json_numbers(x)
-  }
-  structure(json, class = "json")
-}
-
-write_json_exact <- function(x, path) {
-  json <- toJSON(exact_numbers(x), auto_unbox = TRUE, pretty = TRUE, null = "null",
-                 na = "null", json_verbatim = TRUE)
-  writeLines(json, path)
-}
 
 fixture <- list(
   generated_by = "tests/reference/core.R",

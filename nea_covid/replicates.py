@@ -1,0 +1,496 @@
+"""Replicate-weight designs: JK1, JKn, BRR, Fay, bootstrap, successive difference.
+
+A :class:`ReplicateDesign` holds, besides the full-sample weights, ``R`` sets of
+replicate weights, either as final weights per row (``n x R``) or as adjustment
+factors per sampling unit (``units x R``, as R's compressed weights). Every estimator
+works unchanged: its point estimate uses the full-sample weights, and the design turns
+the estimator's scores into *replicate estimates* with one matrix product (replicate
+factors transposed times per-unit sums), then into a covariance matrix as R's
+``svrVar``:
+
+.. math::
+
+    \\hat V = \\text{scale} \\sum_r \\text{rscale}_r\\,
+              (\\hat\\theta_r - \\bar\\theta)(\\hat\\theta_r - \\bar\\theta)^\\top
+
+with ``theta_bar`` the mean of the replicates (``mse=False``) or the full-sample
+estimate (``mse=True``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid.design import BaseDesign, SurveyDesign
+from nea_covid.errors import (
+    DesignError,
+    MissingValueError,
+    SurveyWarning,
+    WeightError,
+    plural,
+    row_labels,
+)
+from nea_covid.hadamard import hadamard
+
+__all__ = ["ReplicateDesign", "ReplicateMethod"]
+
+ReplicateMethod: TypeAlias = Literal[
+    "JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"
+]
+_METHODS = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
+
+
+class ReplicateDesign(BaseDesign):
+    """A design described by replicate weights.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Never modified.
+    weights : str
+        Column of full-sample weights.
+    replicate_weights : list of str, or str
+        The replicate-weight columns, or a regular expression matching their names
+        (as R's ``repweights="repwt[0-9]+"``).
+    method : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"}
+        How the replicates were made; sets R's default ``scale`` and ``rscales``:
+        BRR ``1/R``; Fay ``1/(R (1 - rho)^2)``; bootstrap ``1/(R - 1)``; SDR
+        (successive difference) ``4/R``; JK1 ``(R - 1)/R``; JKn needs ``rscales``
+        (``(n_h - 1)/n_h`` for the stratum each replicate drops a PSU from); "other" 1.
+    scale, rscales : float, sequence of float, optional
+        Override the defaults (R's ``scale=`` and ``rscales=``).
+    mse : bool, default False
+        Centre the replicates at the full-sample estimate instead of their mean.
+    combined_weights : bool, default True
+        True: the replicate columns are final weights. False: they are adjustment
+        factors, multiplied by ``weights``.
+    rho : float, optional
+        Fay's coefficient (required for ``method="Fay"``).
+
+    Notes
+    -----
+    Degrees of freedom are R's: the rank of the replicate-weight matrix minus one.
+    Domains (``by=``, ``subset``) keep every row, as for Taylor designs; replicate
+    estimates of a domain use only its rows, as R's ``svyby``.
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype",
+    ...                     fpc="fpc")
+    >>> rd = d.to_replicate("JKn")
+    >>> round(float(nc.mean(rd, "api00").standard_error[0]), 4)
+    9.4089
+    """
+
+    __slots__ = ("_replicates", "_scaled_by_weights", "_unit", "method", "mse", "rho",
+                 "rscales", "scale")
+
+    _replicates: NDArray[np.float64]
+    _scaled_by_weights: bool
+    _unit: NDArray[np.intp] | None
+    method: str
+    mse: bool
+    rho: float | None
+    rscales: NDArray[np.float64]
+    scale: float
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        weights: str | None = None,
+        replicate_weights: Sequence[str] | str,
+        method: ReplicateMethod = "other",
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        mse: bool = False,
+        combined_weights: bool = True,
+        rho: float | None = None,
+    ) -> None:
+        self._init_data(data)
+        if weights is None:
+            warnings.warn("No full-sample weights given: equal weights assumed.",
+                          SurveyWarning, stacklevel=2)
+            w = np.ones(self.n_rows)
+        else:
+            w = self._weight_column(weights)
+        self._set_weights(w)
+        columns = self._replicate_columns(replicate_weights)
+        reps = self._replicate_matrix(columns)
+        self._setup(reps, None, not combined_weights, method, scale, rscales, mse, rho,
+                    combined_weights)
+
+    # ------------------------------------------------------------------ building
+    def _replicate_columns(self, spec: Sequence[str] | str) -> list[str]:
+        if isinstance(spec, str):
+            if spec in self._data.columns:
+                return [spec]
+            pattern = re.compile(spec)
+            found = [c for c in self._data.columns if isinstance(c, str) and pattern.search(c)]
+            if not found:
+                raise DesignError(
+                    f"No column matches the replicate-weight pattern {spec!r}."
+                )
+            return found
+        cols = list(spec)
+        for c in cols:
+            self._column(c, "replicate weights")
+        return cols
+
+    def _replicate_matrix(self, columns: list[str]) -> NDArray[np.float64]:
+        if len(columns) < 2:
+            raise DesignError(
+                f"A replicate design needs at least 2 replicate weights, not {len(columns)}."
+            )
+        frame = self._data[columns]
+        bad_type = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c].dtype)
+                    or pd.api.types.is_bool_dtype(frame[c].dtype)]
+        if bad_type:
+            raise WeightError(f"Replicate-weight column {bad_type[0]!r} is not numeric.")
+        reps = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        for what, mask, cls in (("missing", np.isnan(reps), MissingValueError),
+                                ("infinite", np.isinf(reps), WeightError)):
+            if mask.any():
+                j = int(np.flatnonzero(mask.any(axis=0))[0])
+                raise cls(
+                    f"Replicate-weight column {columns[j]!r} has "
+                    f"{plural(int(mask[:, j].sum()), f'{what} value')} "
+                    f"({row_labels(self._data.index, mask[:, j])}); "
+                    f"{int(mask.any(axis=0).sum())} of the {len(columns)} columns have some."
+                )
+        return np.ascontiguousarray(reps)
+
+    def _setup(
+        self,
+        replicates: NDArray[np.float64],
+        unit: NDArray[np.intp] | None,
+        scaled_by_weights: bool,
+        method: str,
+        scale: float | None,
+        rscales: Sequence[float] | float | NDArray[np.float64] | None,
+        mse: bool,
+        rho: float | None,
+        combined_weights: bool = False,
+    ) -> None:
+        if method not in _METHODS:
+            raise DesignError(
+                f"`method` must be one of {', '.join(map(repr, _METHODS))}, not {method!r}."
+            )
+        n_rep = replicates.shape[1]
+        if method == "Fay" and rho is None:
+            raise DesignError("method='Fay' needs Fay's coefficient: pass `rho=`.")
+        if rho is not None and not 0 <= rho < 1:
+            raise DesignError(f"`rho` must be in [0, 1), not {rho}.")
+        default_scale = {
+            "BRR": 1 / n_rep,
+            "Fay": 1 / (n_rep * (1 - (rho or 0.0)) ** 2),
+            "bootstrap": 1 / (n_rep - 1),
+            "SDR": 4 / n_rep,
+            "JK1": ((n_rep - 1) / n_rep if combined_weights or unit is not None
+                    else 1 / float(replicates[:, 0].max())),
+            "JKn": 1.0,
+            "other": 1.0,
+        }[method]
+        if rscales is None:
+            if method == "JKn":
+                if combined_weights:
+                    raise DesignError(
+                        "method='JKn' with final replicate weights needs `rscales=` "
+                        "((n_h - 1)/n_h for the stratum each replicate drops a PSU from)."
+                    )
+                r = 1 / replicates.max(axis=0)
+            else:
+                r = np.ones(n_rep)
+        else:
+            r = np.broadcast_to(np.asarray(rscales, dtype=np.float64), (n_rep,)).copy()
+            if r.shape != (n_rep,) or np.any(r < 0) or not np.all(np.isfinite(r)):
+                raise DesignError(
+                    f"`rscales` needs {n_rep} finite non-negative values (one per replicate)."
+                )
+        self._replicates = replicates
+        self._unit = unit
+        self._scaled_by_weights = scaled_by_weights
+        self.method = method
+        self.scale = float(default_scale if scale is None else scale)
+        self.rscales = r
+        self.mse = bool(mse)
+        self.rho = rho
+        self.degf = self._rank() - 1
+
+    def _rank(self) -> int:
+        """Rank of the replicate weights (R: ``qr(weights(design, "analysis"))$rank``)."""
+        reps = self._replicates
+        if self._unit is None and self._scaled_by_weights:
+            reps = reps * self._weights[:, None]
+        gram = reps.T @ reps
+        eig = np.linalg.eigvalsh(gram)
+        # R's QR tolerance 1e-5 on the columns is 1e-10 on the Gram matrix
+        return int(np.sum(eig > 1e-10 * eig.max())) if eig.max() > 0 else 0
+
+    # ------------------------------------------------------------------ variance
+    @property
+    def n_replicates(self) -> int:
+        """Number of replicates."""
+        return int(self._replicates.shape[1])
+
+    def replicate_weights(self) -> NDArray[np.float64]:
+        """The final replicate weights, one row per data row (``n x R``), zero outside
+        the domain."""
+        reps = self._replicates if self._unit is None else self._replicates[self._unit]
+        if self._scaled_by_weights:
+            reps = reps * self._weights[:, None]
+        if self._domain is not None:
+            reps = reps * self._domain[:, None]
+        return np.asarray(reps, dtype=np.float64)
+
+    def _vcov(self, scores: Any) -> NDArray[np.float64]:
+        thetas = scores.replicate_estimates(self._replicates, self._unit,
+                                            self._scaled_by_weights)
+        r = self.rscales
+        with np.errstate(invalid="ignore"):
+            centre = (np.asarray(scores.theta, dtype=np.float64).ravel() if self.mse
+                      else thetas[r > 0].mean(axis=0))
+            dev = (thetas - centre) * np.sqrt(r)[:, None]
+            return np.asarray(self.scale * (dev.T @ dev), dtype=np.float64)
+
+    def _compute_degf(self) -> int:
+        return self.degf  # R keeps a replicate design's df when it is subset
+
+    def __repr__(self) -> str:
+        lines = [
+            f"ReplicateDesign: {self.n_rows} rows, {self.n_replicates} {self.method} "
+            f"replicates",
+            f"  scale {self.scale:.6g}; rscales "
+            + ("all 1" if np.all(self.rscales == 1) else "varying")
+            + f"; mse={self.mse}",
+        ]
+        if self._domain is not None:
+            lines.append(f"  domain: {int(self._domain.sum())} of {self.n_rows} rows")
+        lines.append(f"  degrees of freedom: {self.degf}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- conversions
+def _first_appearance_order(codes: NDArray[np.intp], n_codes: int) -> NDArray[np.intp]:
+    """Codes sorted by the row where each first appears (R's ``unique()`` order)."""
+    first = np.full(n_codes, codes.shape[0], dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(codes.shape[0]))
+    return np.argsort(first, kind="stable")
+
+
+def to_replicate(
+    design: SurveyDesign,
+    method: str = "auto",
+    *,
+    rho: float | None = None,
+    replicates: int = 50,
+    rng: np.random.Generator | None = None,
+    mse: bool = False,
+) -> ReplicateDesign:
+    """Replicate weights for a Taylor design, as R's ``as.svrepdesign``."""
+    if design._domain is not None:
+        raise DesignError("Convert the full design, then subset the replicate design.")
+    stage = design._stages[0]
+    has_strata = bool(design._spec["strata"])
+    if method == "auto":
+        method = "JKn" if has_strata else "JK1"
+    order = _first_appearance_order(stage.unit, stage.n_units)
+    position = np.empty(stage.n_units, dtype=np.intp)
+    position[order] = np.arange(stage.n_units)  # unit code -> R's PSU index
+    group = stage.group  # stratum of each unit
+    popsize = stage.popsize
+    if method == "JK1":
+        if has_strata:
+            raise DesignError("JK1 is for unstratified designs; use 'JKn' (or 'bootstrap').")
+        factors, scale, rscales = _jk1(stage.n_units, position, popsize)
+    elif method == "JKn":
+        if not has_strata:
+            raise DesignError("JKn needs strata; use 'JK1' for an unstratified design.")
+        factors, scale, rscales = _jkn(design, position, order)
+    elif method in ("BRR", "Fay"):
+        if not has_strata:
+            raise DesignError(f"{method} needs strata with two PSUs each.")
+        fay = 0.0 if method == "BRR" else rho
+        if fay is None:
+            raise DesignError("method='Fay' needs Fay's coefficient: pass `rho=`.")
+        if popsize is not None:
+            warnings.warn("The finite population correction is dropped in BRR/Fay "
+                          "replicates (as in R).", SurveyWarning, stacklevel=3)
+        factors = _brr(design, order, fay)
+        scale = 1 / (factors.shape[1] * (1 - fay) ** 2)
+        rscales = np.ones(factors.shape[1])
+        method = "BRR" if fay == 0 else "Fay"
+    elif method == "bootstrap":
+        if rng is None:
+            raise DesignError("Bootstrap replicates are random: pass `rng=` "
+                              "(e.g. numpy.random.default_rng(2020)) to make them reproducible.")
+        factors, scale = _bootstrap(group, stage.group_size, popsize, replicates, rng)
+        rscales = np.ones(replicates)
+    else:
+        raise DesignError(
+            f"Conversion to {method!r} is not available; use 'JK1', 'JKn', 'BRR', 'Fay' or "
+            "'bootstrap'."
+        )
+    out = object.__new__(ReplicateDesign)
+    out._data = design._data
+    out._domain = None
+    out._set_weights(design._weights)
+    out._setup(factors, stage.unit, True, method, scale, rscales, mse,
+               rho if method == "Fay" else None)
+    return out
+
+
+def _jk1(n_units: int, position: NDArray[np.intp], popsize: NDArray[np.float64] | None
+         ) -> tuple[NDArray[np.float64], float, NDArray[np.float64]]:
+    n = n_units
+    f = 1.0 if popsize is None else float((popsize[0] - n) / popsize[0])
+    factors = np.full((n, n), n / (n - 1))
+    factors[np.arange(n), position] = 0.0  # replicate j drops R's j-th PSU
+    return factors, f * (n - 1) / n, np.ones(n)
+
+
+def _jkn(design: SurveyDesign, position: NDArray[np.intp], order: NDArray[np.intp]
+         ) -> tuple[NDArray[np.float64], float, NDArray[np.float64]]:
+    """One replicate per PSU, dropping it and reweighting its stratum (R's
+    ``jknweights``); strata in order of appearance, PSUs in order of appearance
+    within them."""
+    stage = design._stages[0]
+    group = stage.group
+    n_h = stage.group_size
+    f = stage.finite_correction()
+    drop_lonely = (n_h == 1) & (f != 0)
+    # R's column order: strata by first appearance, then PSUs by first appearance
+    stratum_rank = np.full(stage.n_groups, stage.n_units, dtype=np.intp)
+    np.minimum.at(stratum_rank, group, position)
+    units = np.flatnonzero(~drop_lonely[group])
+    unit_key = stratum_rank[group[units]] * (stage.n_units + 1) + position[units] + 1
+    factors = np.ones((stage.n_units, units.shape[0]))
+    same = group[:, None] == group[units][None, :]
+    factors[same] = np.broadcast_to((n_h / (n_h - 1))[group][:, None], same.shape)[same]
+    factors[units, np.arange(units.shape[0])] = 0.0
+    rscales = f[group[units]] * (n_h[group[units]] - 1) / n_h[group[units]]
+    col_key = unit_key
+    scale = 1.0
+    if drop_lonely.any():
+        lonely_groups = np.flatnonzero(drop_lonely)
+        if design.lonely_psu == "adjust":
+            n_strata = float(stage.n_groups)
+            extra = np.where(group[:, None] == lonely_groups[None, :], 0.0,
+                             n_strata / (n_strata - 1))
+            factors = np.concatenate([factors, extra], axis=1)
+            rscales = np.concatenate(
+                [rscales, np.full(lonely_groups.size, (n_strata - 1) / n_strata)])
+            col_key = np.concatenate(
+                [col_key, stratum_rank[lonely_groups] * (stage.n_units + 1)])
+        elif design.lonely_psu == "average":
+            scale = stage.n_units / units.shape[0]
+    sort = np.argsort(col_key, kind="stable")
+    del order
+    return factors[:, sort], scale, rscales[sort]
+
+
+def _brr(design: SurveyDesign, order: NDArray[np.intp], rho: float) -> NDArray[np.float64]:
+    """Half-sample replicates from R's Hadamard matrix (R's ``brrweights``): strata
+    with two PSUs form one pair each; strata with an even number of PSUs more than two
+    are split into consecutive pairs; factors ``2 - rho`` and ``rho``."""
+    stage = design._stages[0]
+    group, n_h = stage.group, stage.group_size
+    if np.any(n_h < 2):
+        raise DesignError(
+            f"BRR needs at least two PSUs per stratum; {plural(int((n_h < 2).sum()), 'stratum')} "
+            "of them have one."
+        )
+    if np.any((n_h > 2) & (n_h % 2 == 1)):
+        raise DesignError("BRR can split strata with more than two PSUs only into pairs: "
+                          "those strata need an even number of PSUs.")
+    labels = np.asarray(stage.labels, dtype=object).astype(str)
+    # PSUs ordered by stratum label (R sorts the labels as text), then appearance
+    rank = np.empty(stage.n_units, dtype=np.intp)
+    rank[order] = np.arange(stage.n_units)
+    label_rank = np.argsort(np.argsort(labels, kind="stable"), kind="stable")
+    psu_order = np.lexsort((rank, label_rank[group]))
+    within = np.empty(stage.n_units, dtype=np.intp)
+    sorted_groups = group[psu_order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    counts = np.diff(np.r_[starts, stage.n_units])
+    within[psu_order] = np.arange(stage.n_units) - np.repeat(starts, counts)
+    # pseudo-strata: large strata first (in label order), then the pairs
+    is_large = n_h[group] > 2
+    pairs_large = np.where(is_large, within // 2, 0)
+    large_groups = np.flatnonzero(n_h > 2)
+    good_groups = np.flatnonzero(n_h == 2)
+    large_sorted = large_groups[np.argsort(label_rank[large_groups], kind="stable")]
+    good_sorted = good_groups[np.argsort(label_rank[good_groups], kind="stable")]
+    offset = np.zeros(stage.n_groups, dtype=np.intp)
+    sizes = (n_h[large_sorted] // 2).astype(np.intp)
+    offset[large_sorted] = np.cumsum(np.r_[0, sizes[:-1]]) if sizes.size else []
+    n_large_pairs = int(sizes.sum())
+    offset[good_sorted] = n_large_pairs + np.arange(good_sorted.size)
+    pseudo = offset[group] + pairs_large  # 0-based pseudo-stratum of each PSU
+    n_pairs = n_large_pairs + good_sorted.size
+    first_half = within % 2 == 0  # R: weights[, 1] = 0 for the first PSU of a pair
+    h = hadamard(n_pairs)[1: n_pairs + 1, :]  # rows 2..n+1
+    chosen = h[pseudo, :]  # (units, R): 0 -> column 1, 1 -> column 2
+    # column 1 holds (0 for first, 1 for second); column 2 the reverse
+    in_col1 = np.where(first_half, 0.0, 1.0)[:, None]
+    in_col2 = 1.0 - in_col1
+    wa = np.where(chosen == 0, in_col1, in_col2)
+    wb = 1.0 - wa
+    return np.asarray(wa * (2 - rho) + wb * rho, dtype=np.float64)
+
+
+def _bootstrap(
+    group: NDArray[np.intp],
+    n_h: NDArray[np.float64],
+    popsize: NDArray[np.float64] | None,
+    replicates: int,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.float64], float]:
+    """R's ``bootweights``: in each stratum draw ``n_h`` PSUs, with replacement, or
+    without replacement from ``N_h`` copies when there is an fpc (Canty & Davison's
+    rescaled bootstrap handles the rest through ``scale``); the replicate factor of a
+    PSU is how often it was drawn."""
+    n_units = group.shape[0]
+    counts = np.zeros((n_units, replicates))
+    # units of each stratum, contiguous, in random order (R shuffles them first)
+    shuffle: NDArray[np.float64] = np.asarray(rng.random(size=n_units))
+    by_group = np.lexsort((shuffle, group))
+    start = np.r_[0, np.cumsum(n_h.astype(np.intp))[:-1]]
+    size_row = n_h[group].astype(np.intp)
+    if popsize is None or np.all(np.isinf(popsize)):
+        # each unit slot draws a unit of its stratum uniformly, all replicates at once
+        draws = np.floor(rng.random((n_units, replicates)) * size_row[by_group][:, None])
+        chosen = by_group[(start[group[by_group]][:, None] + draws.astype(np.intp))]
+        flat = chosen * replicates + np.arange(replicates)[None, :]
+        counts = np.bincount(flat.ravel(), minlength=n_units * replicates).reshape(
+            n_units, replicates).astype(np.float64)
+    else:
+        # without replacement from a pseudo-population of N_h copies of the n_h PSUs:
+        # multivariate hypergeometric counts, drawn one PSU position at a time for all
+        # strata and replicates together
+        big_n = np.where(np.isinf(popsize), 100 * n_h, np.round(popsize)).astype(np.int64)
+        base = big_n // n_h.astype(np.int64)
+        extra = big_n - base * n_h.astype(np.int64)
+        remaining_pop = np.repeat(big_n[:, None], replicates, axis=1)
+        remaining_draw = np.repeat(n_h.astype(np.int64)[:, None], replicates, axis=1)
+        for k in range(int(n_h.max())):  # positions within a stratum, not strata
+            active = n_h > k
+            g = np.flatnonzero(active)
+            unit_k = by_group[start[g] + k]
+            copies = base[g][:, None] + (k < extra[g])[:, None]
+            got = rng.hypergeometric(copies, np.maximum(remaining_pop[g] - copies, 0),
+                                     remaining_draw[g])
+            counts[unit_k] = got
+            remaining_pop[g] -= copies
+            remaining_draw[g] -= got
+    harmonic = 1 / np.mean(1 / n_h)
+    scale = harmonic / ((harmonic - 1) * (replicates - 1))
+    return counts, float(scale)
