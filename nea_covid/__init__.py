@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 from nea_covid import datasets
+from nea_covid.calibration import CalibrationInfo
 from nea_covid.design import SurveyDesign
 from nea_covid.errors import (
+    CalibrationError,
     ColumnNotFoundError,
     DesignError,
     EmptyDomainWarning,
@@ -32,6 +34,8 @@ from nea_covid.results import ConfidenceInterval, Estimate
 __version__ = "0.1.0"
 
 __all__ = [
+    "CalibrationError",
+    "CalibrationInfo",
     "ColumnNotFoundError",
     "ConfidenceInterval",
     "DesignError",

@@ -19,6 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid.errors import (
+    CalibrationError,
     ColumnNotFoundError,
     DesignError,
     FPCError,
@@ -162,9 +163,12 @@ class BaseDesign:
     estimators reach them. :class:`SurveyDesign` adds strata and clusters (Taylor
     variance); :class:`nea_covid.ReplicateDesign` adds replicate weights."""
 
-    __slots__ = ("_all_positive", "_data", "_domain", "_n_positive", "_weights", "degf")
+    __slots__ = ("_all_positive", "_calibration", "_data", "_domain", "_n_positive",
+                 "_weights", "calibration", "degf")
 
     _all_positive: bool
+    _calibration: tuple[Any, ...]
+    calibration: Any
     _data: pd.DataFrame
     _domain: NDArray[np.bool_] | None
     _n_positive: int
@@ -182,6 +186,8 @@ class BaseDesign:
         # do not reach the design, and nothing is copied now.
         self._data = data.copy(deep=False)
         self._domain = None
+        self._calibration = ()
+        self.calibration = None
 
     def _set_weights(self, weights: NDArray[np.float64]) -> None:
         self._weights = weights
@@ -190,6 +196,203 @@ class BaseDesign:
 
     def _compute_degf(self) -> int:
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ calibration
+    def _copy(self) -> Self:
+        new = object.__new__(type(self))
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                object.__setattr__(new, slot, getattr(self, slot))
+        return new
+
+    def _recalibrated(self, weights: NDArray[np.float64], residualizer: Any,
+                      transform: Any, info: Any) -> Self:
+        """A copy with new weights; Taylor designs remember ``residualizer`` for the
+        variance, replicate designs apply ``transform`` to every replicate."""
+        raise NotImplementedError
+
+    def _check_full(self, what: str) -> None:
+        if self._domain is not None:
+            raise DesignError(
+                f"{what} the full design, then take the subset: calibration margins refer "
+                "to the whole population."
+            )
+
+    def poststratify(self, variable: str, totals: Any) -> Self:
+        """Post-stratify the weights to population counts of one categorical variable.
+
+        Parameters
+        ----------
+        variable : str
+            A categorical column (every level in the data needs a count).
+        totals : mapping, pandas.Series or DataFrame
+            Population count per level (a DataFrame: the variable and one count
+            column).
+
+        Returns
+        -------
+        SurveyDesign or ReplicateDesign
+            New design with ``calibration`` describing what was done. Taylor
+            variances use the post-stratification residuals, replicate designs
+            post-stratify every replicate (R's ``postStratify``).
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), weights="pw",
+        ...                     clusters="dnum", fpc="fpc")
+        >>> ps = d.poststratify("stype", {"E": 4421, "H": 755, "M": 1018})
+        >>> round(float(ps.weights.sum()))
+        6194
+        """
+        from nea_covid import calibration as cal
+
+        self._check_full("Post-stratify")
+        spec = cal.parse_margins(self, {variable: totals})[0]
+        if spec.codes is None:
+            raise CalibrationError(
+                f"Post-stratification needs a categorical variable; for the numeric "
+                f"{variable!r} use `design.calibrate(...)`."
+            )
+        codes, counts = spec.codes, spec.totals
+        weights = cal.poststratify_weights(self._weights, codes, counts)
+        step = cal.Residualizer("poststratify", codes=(codes,), weights_after=(weights,),
+                                old_weights=self._weights)
+        info = cal.CalibrationInfo("poststratify", 1, cal._max_deviation(weights, [spec]),
+                                   (variable,))
+        return self._recalibrated(
+            weights, step, lambda w: cal.poststratify_weights(w, codes, counts), info)
+
+    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10) -> Self:
+        """Rake (iterative proportional fitting) to several categorical margins.
+
+        Parameters
+        ----------
+        margins : mapping
+            Variable -> population counts per level (mapping, Series or DataFrame).
+        max_iter : int, default 100
+        tol : float, default 1e-10
+            Stop when every margin is reproduced to ``tol`` times the population size.
+
+        Returns
+        -------
+        SurveyDesign or ReplicateDesign
+            ``calibration`` reports the iterations and the largest deviation. Taylor
+            variances use R's raking residuals (ten back-fitting sweeps, as
+            ``svyrecvar``); replicate designs rake every replicate.
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), weights="pw",
+        ...                     clusters="dnum", fpc="fpc")
+        >>> r = d.rake({"stype": {"E": 4421, "H": 755, "M": 1018},
+        ...             "sch.wide": {"No": 1072, "Yes": 5122}})
+        >>> r.calibration.max_deviation < 1e-6
+        True
+        """
+        from nea_covid import calibration as cal
+
+        self._check_full("Rake")
+        specs = cal.parse_margins(self, margins)
+        numeric = [s.name for s in specs if s.codes is None]
+        if numeric:
+            raise CalibrationError(
+                f"Raking needs categorical margins; {numeric[0]!r} is numeric. Use "
+                "`design.calibrate(..., method='raking')` to include numeric totals."
+            )
+        cal.model_matrix(specs)  # checks the margins add up to one population size
+        weights, iterations, deviation, after = cal.rake_weights(
+            self._weights, specs, max_iter, tol)
+        step = cal.Residualizer(
+            "rake", codes=tuple(s.codes for s in specs if s.codes is not None),
+            weights_after=tuple(after))
+        info = cal.CalibrationInfo("rake", iterations, deviation,
+                                   tuple(s.name for s in specs))
+        return self._recalibrated(
+            weights, step, lambda w: cal.rake_weights(w, specs, max_iter, tol)[0], info)
+
+    def calibrate(
+        self,
+        margins: Any,
+        *,
+        method: str = "linear",
+        bounds: tuple[float, float] | None = None,
+        max_iter: int = 50,
+        tol: float = 1e-10,
+    ) -> Self:
+        """Calibrate (GREG) to categorical counts and numeric totals.
+
+        Parameters
+        ----------
+        margins : mapping
+            Categorical variable -> counts per level, numeric variable -> population
+            total, e.g. ``{"stype": {"E": 4421, "H": 755, "M": 1018},
+            "api99": 3914069}``.
+        method : {"linear", "raking", "logit"}, default "linear"
+            The distance function (Deville & Särndal 1992): linear (GREG), raking
+            (multiplicative), or logit with ``bounds``.
+        bounds : (lower, upper), optional
+            Bounds on the calibration factors ``g = w_new / w`` (required for logit).
+        max_iter : int, default 50
+        tol : float, default 1e-10
+            Relative misfit ``|achieved - total| / (1 + |total|)`` to stop at.
+
+        Returns
+        -------
+        SurveyDesign or ReplicateDesign
+            Taylor variances use the calibration residuals (R's ``calibrate``);
+            replicate designs calibrate every replicate.
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), weights="pw",
+        ...                     clusters="dnum", fpc="fpc")
+        >>> c = d.calibrate({"stype": {"E": 4421, "H": 755, "M": 1018},
+        ...                  "api99": 3914069})
+        >>> round(float(nc.total(c, "api99").estimate[0]))
+        3914069
+        """
+        from nea_covid import calibration as cal
+
+        self._check_full("Calibrate")
+        specs = cal.parse_margins(self, margins)
+        x, totals = cal.model_matrix(specs)
+        span = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+        g, iterations = cal.greg_factors(x, self._weights, totals, method, span, max_iter,
+                                         tol)
+        weights = self._weights * g
+        step = cal.Residualizer("greg", x=x, g=g, old_weights=self._weights)
+        info = cal.CalibrationInfo(method, iterations, cal._max_deviation(weights, specs),
+                                   tuple(s.name for s in specs))
+        return self._recalibrated(
+            weights, step,
+            lambda w: w * cal.greg_factors(x, w, totals, method, span, max_iter, tol)[0],
+            info)
+
+    def trim_weights(self, lower: float = -np.inf, upper: float = np.inf, *,
+                     strict: bool = False) -> Self:
+        """Trim weights to [lower, upper], sharing the excess equally among the other
+        weights (R's ``trimWeights``); ``strict`` repeats until none is outside.
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw",
+        ...                     strata="stype")
+        >>> float(d.trim_weights(upper=30, strict=True).weights.max()) <= 30
+        True
+        """
+        from nea_covid import calibration as cal
+
+        self._check_full("Trim")
+        if not lower < upper:
+            raise DesignError(f"`lower` ({lower}) must be below `upper` ({upper}).")
+        weights = cal.trim(self._weights, lower, upper, strict)
+        info = cal.CalibrationInfo("trim", 1, 0.0, ())
+        return self._recalibrated(weights, None,
+                                  lambda w: cal.trim(w, lower, upper, strict), info)
 
     def _vcov(self, scores: Any) -> NDArray[np.float64]:
         """Covariance of the estimates whose scores are given."""
@@ -306,10 +509,7 @@ class BaseDesign:
         99
         """
         keep = self._mask_array(mask)
-        new = object.__new__(type(self))
-        for cls in type(self).__mro__:
-            for slot in getattr(cls, "__slots__", ()):
-                object.__setattr__(new, slot, getattr(self, slot))
+        new = self._copy()
         new._domain = keep if self._domain is None else (self._domain & keep)
         new.degf = new._compute_degf()
         return new
@@ -731,6 +931,16 @@ class SurveyDesign(BaseDesign):
         from nea_covid.replicates import to_replicate
 
         return to_replicate(self, method, rho=rho, replicates=replicates, rng=rng, mse=mse)
+
+    def _recalibrated(self, weights: NDArray[np.float64], residualizer: Any,
+                      transform: Any, info: Any) -> Self:
+        new = self._copy()
+        new._set_weights(weights)
+        if residualizer is not None:
+            new._calibration = (*self._calibration, residualizer)
+        new.calibration = info
+        new.degf = new._compute_degf()
+        return new
 
     def _vcov(self, scores: Any) -> NDArray[np.float64]:
         from nea_covid.variance import taylor_vcov

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "CalibrationError",
     "ColumnNotFoundError",
     "DesignError",
     "EmptyDomainWarning",
@@ -62,6 +63,11 @@ class NestingError(SurveyError):
 
 class LonelyPSUError(SurveyError):
     """A stratum has a single primary sampling unit under ``lonely_psu="raise"``."""
+
+
+class CalibrationError(SurveyError):
+    """Weights cannot be calibrated to the margins given (inconsistent or missing
+    counts, levels without sample cases, no convergence, infeasible bounds)."""
 
 
 class VariableTypeError(SurveyError, TypeError):

@@ -264,6 +264,18 @@ class ReplicateDesign(BaseDesign):
     def _compute_degf(self) -> int:
         return self.degf  # R keeps a replicate design's df when it is subset
 
+    def _recalibrated(self, weights: NDArray[np.float64], residualizer: Any,
+                      transform: Any, info: Any) -> ReplicateDesign:
+        reps = self.replicate_weights()
+        new = self._copy()
+        new._set_weights(weights)
+        new._replicates = np.asarray(transform(reps), dtype=np.float64)
+        new._unit = None
+        new._scaled_by_weights = False
+        new.calibration = info
+        new.degf = new._rank() - 1
+        return new
+
     def __repr__(self) -> str:
         lines = [
             f"ReplicateDesign: {self.n_rows} rows, {self.n_replicates} {self.method} "
@@ -342,6 +354,8 @@ def to_replicate(
     out = object.__new__(ReplicateDesign)
     out._data = design._data
     out._domain = None
+    out._calibration = ()
+    out.calibration = None
     out._set_weights(design._weights)
     out._setup(factors, stage.unit, True, method, scale, rscales, mse,
                rho if method == "Fay" else None)

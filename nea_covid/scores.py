@@ -87,6 +87,12 @@ class RowScores:
             return flat.reshape(n_units, c)
         return sp.csr_matrix((self.values, (u, self.cols)), shape=(n_units, c))
 
+    def dense_rows(self, n_rows: int) -> NDArray[np.float64]:
+        """The scores as a dense (n_rows, columns) matrix."""
+        out = np.zeros((n_rows, self.n_columns))
+        np.add.at(out, (self.rows, self.cols), self.values)
+        return out
+
     def replicate_estimates(self, *_: Any) -> NDArray[np.float64]:
         raise DesignError(
             "This interval needs a Taylor design (SurveyDesign); replicate designs give "
@@ -140,6 +146,32 @@ class RatioScores:
     @property
     def n_columns(self) -> int:
         return self.n_cells * self.width
+
+    def dense_rows(self, n_rows: int) -> NDArray[np.float64]:
+        """The scores ``(w a - theta w b) / sum(w b)`` as a dense (n_rows, columns)
+        matrix (for calibration residuals)."""
+        k, m = self.n_cells, self.width
+        w = self.weights
+        rows = np.arange(w.shape[0]) if self.rows is None else self.rows
+        cell = self.cell if k > 1 else np.zeros(w.shape[0], dtype=np.intp)
+        if self.codes is not None:
+            wa = np.zeros((w.shape[0], m))
+            wa[np.arange(w.shape[0]), self.codes] = w
+        else:
+            assert self.weighted_numerator is not None
+            wa = self.weighted_numerator
+        b = self.weighted_denominator
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if b is None:
+                z = wa / self.scale[cell]
+            elif isinstance(b, str):
+                z = (wa - self.theta[cell] * w[:, None]) / self.scale[cell]
+            else:
+                z = (wa - self.theta[cell] * b) / self.scale[cell]
+        z[~np.isfinite(z)] = 0.0
+        out = np.zeros((n_rows, k * m))
+        out[rows[:, None], cell[:, None] * m + np.arange(m)] = z
+        return out
 
     def replicate_estimates(
         self, replicates: NDArray[np.float64], unit: NDArray[np.intp] | None,
@@ -274,3 +306,33 @@ class RatioScores:
         cell = np.zeros_like(g) if self.n_cells == 1 else self.cell
         hit = np.bincount(cell * n_groups + g, minlength=self.n_cells * n_groups) > 0
         return np.repeat(hit.reshape(self.n_cells, n_groups), self.width, axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class CalibratedScores:
+    """Scores replaced by their calibration residuals (R: ``svyrecvar`` with
+    ``postStrata``), kept as a dense (rows, columns) matrix."""
+
+    base: Any
+    residuals: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, base: Any, residualizers: tuple[Any, ...], n_rows: int) -> CalibratedScores:
+        z = base.dense_rows(n_rows)
+        for step in residualizers:
+            z = step.apply(z)
+        return cls(base, z)
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.residuals.shape[1])
+
+    def unit_totals(self, unit: NDArray[np.intp], n_units: int) -> Totals:
+        indicator = sp.csr_matrix(
+            (np.ones(unit.shape[0]), (unit, np.arange(unit.shape[0]))),
+            shape=(n_units, unit.shape[0]),
+        )
+        return np.asarray(indicator @ self.residuals)
+
+    def presence(self, group: NDArray[np.intp], n_groups: int) -> NDArray[np.bool_]:
+        return np.asarray(self.base.presence(group, n_groups))

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from nea_covid.design import CERTAINTY_TOLERANCE, Stage, SurveyDesign
-from nea_covid.scores import ScoreMatrix
+from nea_covid.scores import CalibratedScores, ScoreMatrix
 
 __all__ = ["taylor_vcov"]
 
@@ -110,6 +110,8 @@ def taylor_vcov(design: SurveyDesign, scores: ScoreMatrix) -> NDArray[np.float64
     v = np.zeros((c, c))
     if c == 0:
         return v
+    if design._calibration:
+        scores = CalibratedScores.of(scores, design._calibration, design.n_rows)
     previous: Stage | None = None
     undefined = np.zeros(c, dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):  # absurd magnitudes give inf/NaN

@@ -167,6 +167,62 @@ same_or_both_na <- function(a, b, tolerance = 1e-12) {
 
 svyby_domains <- function(res, by) as.data.frame(res)[, by, drop = FALSE]
 
+# Full covariance of by-domain estimates, across ALL cells (in cell order).
+# svyby(covmat = TRUE) in survey 4.1.1 is block-diagonal for Taylor designs: it
+# sets the covariance between different domains to zero, although domains that
+# share PSUs are correlated. Here every domain estimate is written as a function
+# of totals of indicator-product columns, in ONE estimator call, so svyrecvar
+# sees all influence columns together:
+#   total   svytotal(~ I(ifelse(D_g, y, 0)) + ..., design)
+#   mean    svyratio(~ I(ifelse(D_g, y, 0)) + ..., ~ I(ifelse(D_g, 1, 0)) + ...)
+#   ratio   svyratio(~ I(ifelse(D_g, y, 0)) + ..., ~ I(ifelse(D_g, x, 0)) + ...)
+# with y the level indicator (awards == "No") for proportions. svyratio(covmat =
+# TRUE) returns all numerator x denominator ratios (numerator index fastest), of
+# which the (cell, own domain) pairs are kept. For missing = "omit", D_g also
+# requires complete data, i.e. incomplete rows leave the domain (as na.rm = TRUE
+# does inside svyby).
+# `evaluate(call)` evaluates the estimator call (where `design` is bound).
+# Returns list(r_call, estimate, vcov).
+indicator_vcov <- function(design, estimator, labels, domains, data, missing,
+                           variables, denominator = NULL, evaluate) {
+  literal <- function(column, value) {
+    if (is.numeric(data[[column]])) value else encodeString(value, quote = '"')
+  }
+  condition <- function(columns, values) {
+    paste(sprintf("%s == %s", columns, mapply(literal, columns, values)), collapse = " & ")
+  }
+  complete <- if (missing == "omit") {
+    sprintf("!is.na(%s)", c(variables, denominator))
+  } else {
+    character(0)
+  }
+  domain_cond <- vapply(seq_len(nrow(domains)), function(g) {
+    values <- vapply(domains[g, , drop = FALSE], as.character, "")
+    paste(c(condition(names(domains), values), complete), collapse = " & ")
+  }, "")
+  # numerator terms in cell order (statistic-major, domains inner)
+  stat_value <- vapply(labels, function(s) {
+    if (is.null(s$level)) s$variable else sprintf("(%s == %s)", s$variable, literal(s$variable, s$level))
+  }, "")
+  ndom <- length(domain_cond)
+  cell_dom <- rep(seq_len(ndom), times = length(labels))
+  num <- sprintf("I(ifelse(%s, %s, 0))", domain_cond[cell_dom], rep(stat_value, each = ndom))
+  plus <- function(terms) paste0("~", paste(terms, collapse = " + "))
+  if (estimator == "total") {
+    idx <- seq_along(num)
+    call <- sprintf("svytotal(%s, %s)", plus(num), design)
+  } else {
+    den <- sprintf("I(ifelse(%s, %s, 0))", domain_cond, if (is.null(denominator)) 1 else denominator)
+    idx <- seq_along(num) + (cell_dom - 1) * length(num)
+    call <- sprintf("svyratio(%s, %s, %s, covmat=TRUE)", plus(num), plus(den), design)
+  }
+  sel <- sprintf("c(%s)", paste(idx, collapse = ", "))
+  r_call <- sprintf("full <- %s; coef(full)[%s]; vcov(full)[%s, %s]", call, sel, sel, sel)
+  full <- evaluate(call)
+  list(r_call = r_call, estimate = unname(coef(full)[idx]),
+       vcov = unname(as.matrix(vcov(full))[idx, idx, drop = FALSE]))
+}
+
 na_arg <- function(missing) if (missing == "omit") ", na.rm=TRUE" else ""
 
 case_header <- function(id, design, estimator, subset, by, missing, level, ci_method, df, r_call) {
