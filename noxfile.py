@@ -40,11 +40,16 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
+# R reference scripts, run from the repository root; they share tests/reference/helpers.R.
+R_SCRIPTS = ["core.R", "hadamard.R", "replicates.R", "calibration.R"]
+
+
 @nox.session(python=False)
 def r_reference(session: nox.Session) -> None:
     """Regenerate the R fixtures (needs R and the survey package:
     ``apt-get install -y r-cran-survey r-cran-jsonlite``)."""
-    session.run("Rscript", "tests/reference/core.R", external=True)
+    for script in R_SCRIPTS:
+        session.run("Rscript", f"tests/reference/{script}", external=True)
 
 
 @nox.session(python=False)

@@ -43,7 +43,10 @@
 #     number of iterations, converged or not. With epsilon = 1e-12 the JK1
 #     replicates of clus1 still miss the stype margin by 8e-11 (relative), so
 #     raking here runs to epsilon = 1e-15: every weight column reproduces every
-#     margin to 1e-11 (relative; checked, and printed when the script runs);
+#     margin to 1e-11 (relative; checked, and printed when the script runs).
+#     The rake args carry the Python keywords max_iter = 100 and tol = 1e-12:
+#     the Python tolerance is its own convergence rule, not R's epsilon (a
+#     margin tolerance of 1e-15 * sum(weights) is below rounding noise);
 #   * calibrate() stops when |misfit| / (1 + |total|) < epsilon for every
 #     total; linear calibration without bounds is closed-form (regcalibrate),
 #     with finite bounds it iterates (grake) and fails ("Calibration failed",
@@ -219,7 +222,7 @@ trim_call <- function(lower, upper, strict) {
 
 poststratify_args <- list(variable = "stype", totals = py_totals(pop_stype))
 rake_args <- list(margins = list(stype = py_totals(pop_stype), sch.wide = py_totals(pop_schwide)),
-                  max_iter = 100L, tol = 1e-15)
+                  max_iter = 100L, tol = 1e-12)
 calibrate_args <- function(method, bounds = NULL) {
   a <- list(totals = py_cal_totals, method = method)
   if (!is.null(bounds)) a$bounds <- I(bounds)
@@ -353,12 +356,12 @@ errors <- list(
              sprintf("postStratify(%%s, ~stype, %s)", pop_frame("stype", pop_stype_extra))),
   error_case("rake_level_missing_from_margin", "clus1", "rake",
              list(margins = list(stype = py_totals(pop_stype_no_m), sch.wide = py_totals(pop_schwide)),
-                  max_iter = 100L, tol = 1e-15),
+                  max_iter = 100L, tol = 1e-12),
              sprintf("rake(%%s, list(~stype, ~sch.wide), list(%s, %s), control=list(maxit=100, epsilon=1e-15))",
                      pop_frame("stype", pop_stype_no_m), pop_frame("sch.wide", pop_schwide))),
   error_case("rake_level_missing_from_sample", "clus1", "rake",
              list(margins = list(stype = py_totals(pop_stype_extra), sch.wide = py_totals(pop_schwide)),
-                  max_iter = 100L, tol = 1e-15),
+                  max_iter = 100L, tol = 1e-12),
              sprintf("rake(%%s, list(~stype, ~sch.wide), list(%s, %s), control=list(maxit=100, epsilon=1e-15))",
                      pop_frame("stype", pop_stype_extra), pop_frame("sch.wide", pop_schwide))),
   # bounds the calibration cannot meet
