@@ -897,11 +897,13 @@ class SurveyDesign(BaseDesign):
 
         Parameters
         ----------
-        method : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap"}
+        method : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR"}
             "auto" is JKn for stratified designs, JK1 otherwise. JK1, JKn, BRR and
             Fay give the same replicate weights as R (BRR from R's Hadamard matrices;
             strata with more than two PSUs split into pairs); bootstrap is R's
-            rescaled bootstrap with fpc (random: needs ``rng``).
+            rescaled bootstrap with fpc (random: needs ``rng``); SDR is successive
+            difference replication (Fay & Train 1995) in the data's PSU order, which
+            R's ``as.svrepdesign`` does not offer.
         rho : float, optional
             Fay's coefficient, for ``method="Fay"``.
         replicates : int, default 50

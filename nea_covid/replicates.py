@@ -340,6 +340,9 @@ def to_replicate(
         scale = 1 / (factors.shape[1] * (1 - fay) ** 2)
         rscales = np.ones(factors.shape[1])
         method = "BRR" if fay == 0 else "Fay"
+    elif method == "SDR":
+        factors = _sdr(stage.n_units, position)
+        scale, rscales = 4 / factors.shape[1], np.ones(factors.shape[1])
     elif method == "bootstrap":
         if rng is None:
             raise DesignError("Bootstrap replicates are random: pass `rng=` "
@@ -348,8 +351,8 @@ def to_replicate(
         rscales = np.ones(replicates)
     else:
         raise DesignError(
-            f"Conversion to {method!r} is not available; use 'JK1', 'JKn', 'BRR', 'Fay' or "
-            "'bootstrap'."
+            f"Conversion to {method!r} is not available; use 'JK1', 'JKn', 'BRR', 'Fay', "
+            "'bootstrap' or 'SDR'."
         )
     out = object.__new__(ReplicateDesign)
     out._data = design._data
@@ -409,6 +412,17 @@ def _jkn(design: SurveyDesign, position: NDArray[np.intp], order: NDArray[np.int
     sort = np.argsort(col_key, kind="stable")
     del order
     return factors[:, sort], scale, rscales[sort]
+
+
+def _sdr(n_units: int, position: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Successive-difference replicates (Fay & Train 1995) for PSUs in the order the
+    data list them (a systematic sample's sort order): PSU ``i`` takes rows ``i`` and
+    ``i + 1`` of a Hadamard matrix with ``n + 2`` or more rows, factor
+    ``1 + 2^(-3/2) (h[i] - h[i+1])``. With ``mse=True`` the variance of a total is
+    then exactly ``sum (u_i - u_(i+1))^2 / 2 + (u_1^2 + u_n^2) / 2``."""
+    h = 2.0 * hadamard(n_units + 1) - 1.0  # +-1 entries; row 0 is all ones
+    rows = position + 1
+    return np.asarray(1 + 2 ** -1.5 * (h[rows] - h[rows + 1]), dtype=np.float64)
 
 
 def _brr(design: SurveyDesign, order: NDArray[np.intp], rho: float) -> NDArray[np.float64]:

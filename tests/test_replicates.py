@@ -131,3 +131,13 @@ def test_subset_of_replicate_design_matches_by() -> None:
     sub = nc.mean(rd.subset(APISTRAT["stype"] == "M"), "api00")
     np.testing.assert_allclose(sub.standard_error, by.standard_error[2:3], rtol=1e-12)
     assert isinstance(rd.subset(APISTRAT["stype"] == "M"), nc.ReplicateDesign)
+
+
+def test_sdr_variance_of_a_total_is_the_successive_difference_formula() -> None:
+    df = APISTRAT.iloc[:40]
+    d = nc.SurveyDesign(df, weights="pw")
+    rd = d.to_replicate("SDR", mse=True)
+    assert rd.scale == 4 / rd.n_replicates
+    u = (df["pw"] * df["api00"]).to_numpy()
+    expected = np.sum(np.diff(u) ** 2) / 2 + (u[0] ** 2 + u[-1] ** 2) / 2
+    np.testing.assert_allclose(nc.total(rd, "api00").vcov[0, 0], expected, rtol=1e-10)
