@@ -310,6 +310,12 @@ def to_replicate(
     """Replicate weights for a Taylor design, as R's ``as.svrepdesign``."""
     if design._domain is not None:
         raise DesignError("Convert the full design, then subset the replicate design.")
+    if design._calibration:
+        warnings.warn(
+            "This design is calibrated: its replicates will carry the calibrated weights "
+            "but not recalibrate (as R's as.svrepdesign). Convert first, then calibrate "
+            "the replicate design, so that every replicate is calibrated.",
+            SurveyWarning, stacklevel=3)
     stage = design._stages[0]
     has_strata = bool(design._spec["strata"])
     if method == "auto":
