@@ -118,3 +118,18 @@ def test_domain_mean_is_ratio_of_domain_total_to_domain_size(df: pd.DataFrame) -
                                rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(subset.standard_error, by_domain.standard_error[first],
                                rtol=1e-9, atol=1e-12)
+
+
+@given(surveys(), st.floats(0.01, 1000), st.sampled_from(["JKn", "bootstrap", "SDR"]))
+def test_replicate_designs_scale_and_permute(df: pd.DataFrame, c: float, method: str) -> None:
+    def convert(data: pd.DataFrame) -> nc.ReplicateDesign:
+        rng = np.random.default_rng(0)
+        return quiet(make(data).to_replicate, method, replicates=20, rng=rng)
+
+    rd = convert(df)
+    scaled = convert(df.assign(w=df["w"] * c))
+    assert_same(quiet(nc.mean, rd, "y", by="g"), quiet(nc.mean, scaled, "y", by="g"))
+    assert_same(quiet(nc.total, rd, "y"), quiet(nc.total, scaled, "y"), factor=c)
+    if method == "JKn":  # deterministic: row order cannot matter
+        shuffled = convert(df.iloc[::-1])
+        assert_same(quiet(nc.proportion, rd, "z"), quiet(nc.proportion, shuffled, "z"))
