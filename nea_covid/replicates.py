@@ -90,10 +90,11 @@ class ReplicateDesign(BaseDesign):
     9.4089
     """
 
-    __slots__ = ("_replicates", "_scaled_by_weights", "_unit", "method", "mse", "rho",
-                 "rscales", "scale")
+    __slots__ = ("_replicates", "_row_major_cache", "_scaled_by_weights", "_unit", "method",
+                 "mse", "rho", "rscales", "scale")
 
     _replicates: NDArray[np.float64]
+    _row_major_cache: NDArray[np.float64] | None
     _scaled_by_weights: bool
     _unit: NDArray[np.intp] | None
     method: str
@@ -155,7 +156,11 @@ class ReplicateDesign(BaseDesign):
                     or pd.api.types.is_bool_dtype(frame[c].dtype)]
         if bad_type:
             raise WeightError(f"Replicate-weight column {bad_type[0]!r} is not numeric.")
+        # usually a view of the frame's own block (column-major): no copy; pandas
+        # copy-on-write keeps it unchanged if the user edits the frame later
         reps = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isfinite(reps).all():
+            return reps
         for what, mask, cls in (("missing", np.isnan(reps), MissingValueError),
                                 ("infinite", np.isinf(reps), WeightError)):
             if mask.any():
@@ -166,7 +171,16 @@ class ReplicateDesign(BaseDesign):
                     f"({row_labels(self._data.index, mask[:, j])}); "
                     f"{int(mask.any(axis=0).sum())} of the {len(columns)} columns have some."
                 )
-        return np.ascontiguousarray(reps)
+        return reps
+
+    def _row_major(self) -> NDArray[np.float64]:
+        """The per-row replicate weights in row-major order (cached): sparse products
+        by cell read them row by row."""
+        cached = self._row_major_cache
+        if cached is None or cached.shape != self._replicates.shape:
+            cached = np.ascontiguousarray(self._replicates)
+            object.__setattr__(self, "_row_major_cache", cached)
+        return cached
 
     def _setup(
         self,
@@ -216,6 +230,7 @@ class ReplicateDesign(BaseDesign):
                     f"`rscales` needs {n_rep} finite non-negative values (one per replicate)."
                 )
         self._replicates = replicates
+        self._row_major_cache = None
         self._unit = unit
         self._scaled_by_weights = scaled_by_weights
         self.method = method
@@ -230,8 +245,15 @@ class ReplicateDesign(BaseDesign):
         reps = self._replicates
         if self._unit is None and self._scaled_by_weights:
             reps = reps * self._weights[:, None]
-        gram = reps.T @ reps
-        eig = np.linalg.eigvalsh(gram)
+        from scipy.linalg.blas import dsyrk
+
+        # the Gram matrix R'R from one symmetric rank-k update (half a matrix product)
+        # (no copy: pass whichever of reps / reps.T is column-major)
+        if reps.flags.f_contiguous:
+            gram = np.asarray(dsyrk(1.0, reps, trans=1))
+        else:
+            gram = np.asarray(dsyrk(1.0, np.ascontiguousarray(reps).T))
+        eig = np.linalg.eigvalsh(gram, UPLO="U")
         # R's QR tolerance 1e-5 on the columns is 1e-10 on the Gram matrix
         return int(np.sum(eig > 1e-10 * eig.max())) if eig.max() > 0 else 0
 
@@ -252,8 +274,12 @@ class ReplicateDesign(BaseDesign):
         return np.asarray(reps, dtype=np.float64)
 
     def _vcov(self, scores: Any) -> NDArray[np.float64]:
-        thetas = scores.replicate_estimates(self._replicates, self._unit,
-                                            self._scaled_by_weights)
+        reps = self._replicates
+        one_dense_product = (getattr(scores, "n_cells", 0) == 1 and scores.rows is None
+                             and scores.codes is None)
+        if self._unit is None and not one_dense_product:
+            reps = self._row_major()
+        thetas = scores.replicate_estimates(reps, self._unit, self._scaled_by_weights)
         r = self.rscales
         with np.errstate(invalid="ignore"):
             centre = (np.asarray(scores.theta, dtype=np.float64).ravel() if self.mse
@@ -270,6 +296,7 @@ class ReplicateDesign(BaseDesign):
         new = self._copy()
         new._set_weights(weights)
         new._replicates = np.asarray(transform(reps), dtype=np.float64)
+        new._row_major_cache = None
         new._unit = None
         new._scaled_by_weights = False
         new.calibration = info

@@ -197,53 +197,59 @@ class RatioScores:
                 b_rep = replicates.T @ sb.reshape(n_units, k * m)
         else:
             factors = replicates if unit is None else replicates[unit]
-            a_rep = self._row_products(factors, self._row_values(True, scaled_by_weights))
-            b_values = self._row_values(False, scaled_by_weights)
-            b_rep = None if b_values is None else self._row_products(factors, b_values)
+            a_rep, b_rep = self._row_products(factors, scaled_by_weights)
         if b_rep is None:
             return np.asarray(a_rep, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray(a_rep / b_rep, dtype=np.float64)
 
-    def _row_values(self, numerator: bool, scaled: bool) -> Any:
-        """Per active row: ``g a`` (or ``g b``) with ``g`` the weight or 1, as a dense
-        (rows, width) array, or ("codes", g) for category indicators; None for no
-        denominator."""
-        g = self.weights if scaled else np.ones_like(self.weights)
-        if numerator:
-            if self.codes is not None:
-                return ("codes", g)
-            assert self.numerator is not None
-            return g[:, None] * self.numerator
-        b = self.denominator
-        if b is None:
-            return None
-        if isinstance(b, str):
-            return ("ones", g)
-        return g[:, None] * b
-
-    def _row_products(self, factors: NDArray[np.float64], values: Any) -> NDArray[np.float64]:
-        """``sum_i factors[i, r] values[i, (k, j)]`` over the active rows: (R, columns)."""
+    def _row_products(
+        self, factors: NDArray[np.float64], scaled: bool
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """Replicate totals of ``g a`` and ``g b`` by cell (``g``: the full-sample weight
+        when the factors multiply it, else 1) from per-row replicate weights, reading
+        the (rows x R) matrix once: one dense product when there is a single cell and
+        every row is active, one sparse product otherwise. Shapes (R, columns)."""
         k, m = self.n_cells, self.width
         n_rows = factors.shape[0]
+        g = self.weights if scaled else np.ones_like(self.weights)
         rows = np.arange(self.cell.shape[0]) if self.rows is None else self.rows
-        if isinstance(values, tuple):
-            kind, g = values
-            if kind == "codes":
-                assert self.codes is not None
-                cols = self.cell * m + self.codes
-            else:
-                cols = self.cell
-            width = k * m if kind == "codes" else k
-            matrix = sp.csr_matrix((g, (rows, cols)), shape=(n_rows, width))
-            out = np.asarray((matrix.T @ factors).T)
-            return out if kind == "codes" else np.repeat(out, m, axis=1)
-        if k == 1 and self.rows is None:
-            return np.asarray(factors.T @ values)
-        cols = (self.cell[:, None] * m + np.arange(m)).ravel()
-        matrix = sp.csr_matrix((values.ravel(), (np.repeat(rows, m), cols)),
-                               shape=(n_rows, k * m))
-        return np.asarray((matrix.T @ factors).T)
+        cell = self.cell if k > 1 else np.zeros(rows.shape[0], dtype=np.intp)
+        b = self.denominator
+        # the a-columns (k*m), then the b-columns (k for "weights", k*m for arrays)
+        n_b = 0 if b is None else (k if isinstance(b, str) else k * m)
+        if self.codes is not None:
+            a_cols, a_vals = [cell * m + self.codes], [g]
+        else:
+            assert self.numerator is not None
+            a_cols = [cell * m + j for j in range(m)]
+            a_vals = [g * self.numerator[:, j] for j in range(m)]
+        if b is None:
+            b_cols: list[NDArray[np.intp]] = []
+            b_vals: list[NDArray[np.float64]] = []
+        elif isinstance(b, str):
+            b_cols, b_vals = [k * m + cell], [g]
+        else:
+            b_cols = [k * m + cell * m + j for j in range(m)]
+            b_vals = [g * b[:, j] for j in range(m)]
+        width = k * m + n_b
+        if k == 1 and self.rows is None and self.codes is None:
+            dense = np.column_stack(a_vals + b_vals)
+            both = factors.T @ dense
+        else:
+            cols = np.concatenate(a_cols + b_cols)
+            vals = np.concatenate(a_vals + b_vals)
+            matrix = sp.csr_matrix(
+                (vals, (np.tile(rows, len(a_cols) + len(b_cols)), cols)),
+                shape=(n_rows, width))
+            both = np.asarray((matrix.T @ factors).T)
+        a_rep = both[:, : k * m]
+        if b is None:
+            return a_rep, None
+        b_rep = both[:, k * m:]
+        if isinstance(b, str):
+            b_rep = np.repeat(b_rep, m, axis=1)
+        return a_rep, b_rep
 
     def _keys(self, unit: NDArray[np.intp]) -> NDArray[np.intp]:
         u = unit if self.rows is None else unit[self.rows]
