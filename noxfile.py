@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -52,8 +54,33 @@ def r_reference(session: nox.Session) -> None:
         session.run("Rscript", f"tests/reference/{script}", external=True)
 
 
+def _json_renamed(posargs: list[str], suffix: str) -> list[str]:
+    """``posargs`` with the path of ``--json PATH`` (or ``--json=PATH``) given a suffix
+    before its extension, so that each benchmark writes its own report."""
+    out, rename_next = [], False
+    for arg in posargs:
+        if rename_next:
+            arg, rename_next = _with_suffix(arg, suffix), False
+        elif arg == "--json":
+            rename_next = True
+        elif arg.startswith("--json="):
+            arg = "--json=" + _with_suffix(arg.removeprefix("--json="), suffix)
+        out.append(arg)
+    return out
+
+
+def _with_suffix(path: str, suffix: str) -> str:
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}_{suffix}{p.suffix}"))
+
+
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against a numpy lower bound, and R survey / svy where installed."""
+    """Benchmarks against a numpy lower bound, and R survey / svy where installed:
+    ``bench_core.py``, then ``bench_replicates.py`` (replicate weights, bootstrap
+    conversion, raking), both with the session's arguments (``--json out.json`` writes
+    ``out.json`` and ``out_replicates.json``)."""
     session.run("python", "-m", "pip", "install", "-e", ".[bench]", "-q")
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
+    session.run("python", "benchmarks/bench_replicates.py",
+                *_json_renamed(list(session.posargs), "replicates"))

@@ -175,17 +175,38 @@ def _key(level: Any) -> Any:
     return level
 
 
+def check_population_sizes(specs: list[MarginSpec]) -> None:
+    """Categorical margins must describe one population: equal sums of counts."""
+    sizes = {s.name: float(s.totals.sum()) for s in specs if s.codes is not None}
+    if sizes:
+        low, high = min(sizes.values()), max(sizes.values())
+        if high - low > 1e-9 * max(abs(high), 1.0):
+            raise CalibrationError(
+                "The categorical margins add up to different population sizes: "
+                + ", ".join(f"{k}: {v:,.6g}" for k, v in sizes.items()) + "."
+            )
+
+
+def check_reached(weights: NDArray[np.float64], specs: list[MarginSpec], what: str) -> float:
+    """The largest deviation from the margins; an error when they are visibly missed
+    (a level whose sample weights are all zero, collinear or contradictory totals)."""
+    deviation = _max_deviation(weights, specs)
+    scale = max(float(np.max(np.abs(s.totals))) for s in specs)
+    if not deviation <= 1e-6 * max(scale, 1.0):
+        raise CalibrationError(
+            f"{what} cannot reproduce the margins ({', '.join(s.name for s in specs)}): "
+            f"they are missed by {deviation:,.6g}. A level may have no sample weight (in "
+            "the full sample or a replicate), or numeric totals may be collinear or "
+            "contradictory."
+        )
+    return deviation
+
+
 def model_matrix(specs: list[MarginSpec]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Model matrix and population totals spanning the same space as R's
     ``model.matrix(~ a + b + x)`` (intercept and treatment contrasts): full dummies for
     the first categorical margin, all but the first level for the others."""
-    categorical = [s for s in specs if s.codes is not None]
-    sizes = {s.name: float(s.totals.sum()) for s in categorical}
-    if len({round(v, 6) for v in sizes.values()}) > 1:
-        raise CalibrationError(
-            "The categorical margins add up to different population sizes: "
-            + ", ".join(f"{k}: {v:,.6g}" for k, v in sizes.items()) + "."
-        )
+    check_population_sizes(specs)
     columns, totals = [], []
     first = True
     for spec in specs:
@@ -374,17 +395,17 @@ def trim(
     inside; with ``strict``, repeat until all are inside."""
     w = weights.copy() if weights.ndim == 2 else weights[:, None].copy()
     for _ in range(1000 if strict else 1):
-        outside = (w < lower) | (w > upper)
+        outside = ((w < lower) | (w > upper)) & (w != 0)  # zeros (dropped units) stay
         if not outside.any():
             break
-        clipped = np.clip(w, lower, upper)
-        inside = ~outside
+        clipped = np.where(outside, np.clip(w, lower, upper), w)
+        inside = ~outside & (w != 0)
         n_inside = inside.sum(axis=0)
         if np.any(n_inside == 0):
             raise CalibrationError("Every weight is outside the trimming bounds.")
         clipped += inside * ((w - clipped).sum(axis=0) / n_inside)
         w = clipped
-    if strict and ((w < lower) | (w > upper)).any():
+    if strict and (((w < lower) | (w > upper)) & (w != 0)).any():
         raise CalibrationError("Trimming did not settle within the bounds.")
     return w if weights.ndim == 2 else w[:, 0]
 

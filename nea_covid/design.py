@@ -158,6 +158,25 @@ def _factorize_int(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np
     return codes, first
 
 
+def _copy_on_write() -> bool:
+    """Whether pandas protects shallow copies from later edits (always from 3.0)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return bool(pd.get_option("mode.copy_on_write") is True)
+
+
+def _bounds(bounds: Any) -> tuple[float, float]:
+    if bounds is None:
+        return (-np.inf, np.inf)
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise DesignError(f"`bounds` must be two numbers (lower, upper), not {bounds!r}.") from None
+    if not low < 1 < high:
+        raise DesignError(f"`bounds` must satisfy lower < 1 < upper, not {bounds!r}.")
+    return low, high
+
+
 class BaseDesign:
     """What every design shares: the data, the weights, the domain, and how
     estimators reach them. :class:`SurveyDesign` adds strata and clusters (Taylor
@@ -184,7 +203,7 @@ class BaseDesign:
             raise DesignError("`data` has no rows.")
         # a shallow copy: with pandas copy-on-write, later edits of the user's frame
         # do not reach the design, and nothing is copied now.
-        self._data = data.copy(deep=False)
+        self._data = data.copy(deep=not _copy_on_write())
         self._domain = None
         self._calibration = ()
         self.calibration = None
@@ -258,10 +277,16 @@ class BaseDesign:
         weights = cal.poststratify_weights(self._weights, codes, counts)
         step = cal.Residualizer("poststratify", codes=(codes,), weights_after=(weights,),
                                 old_weights=self._weights)
-        info = cal.CalibrationInfo("poststratify", 1, cal._max_deviation(weights, [spec]),
+        info = cal.CalibrationInfo("poststratify", 1,
+                                   cal.check_reached(weights, [spec], "Post-stratification"),
                                    (variable,))
-        return self._recalibrated(
-            weights, step, lambda w: cal.poststratify_weights(w, codes, counts), info)
+
+        def every(w: NDArray[np.float64]) -> NDArray[np.float64]:
+            out = cal.poststratify_weights(w, codes, counts)
+            cal.check_reached(out, [spec], "Post-stratification of the replicates")
+            return out
+
+        return self._recalibrated(weights, step, every, info)
 
     def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10) -> Self:
         """Rake (iterative proportional fitting) to several categorical margins.
@@ -301,7 +326,7 @@ class BaseDesign:
                 f"Raking needs categorical margins; {numeric[0]!r} is numeric. Use "
                 "`design.calibrate(..., method='raking')` to include numeric totals."
             )
-        cal.model_matrix(specs)  # checks the margins add up to one population size
+        cal.check_population_sizes(specs)
         weights, iterations, deviation, after = cal.rake_weights(
             self._weights, specs, max_iter, tol)
         step = cal.Residualizer(
@@ -359,17 +384,21 @@ class BaseDesign:
         self._check_full("Calibrate")
         specs = cal.parse_margins(self, margins)
         x, totals = cal.model_matrix(specs)
-        span = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+        span = _bounds(bounds)
         g, iterations = cal.greg_factors(x, self._weights, totals, method, span, max_iter,
                                          tol)
         weights = self._weights * g
         step = cal.Residualizer("greg", x=x, g=g, old_weights=self._weights)
-        info = cal.CalibrationInfo(method, iterations, cal._max_deviation(weights, specs),
+        info = cal.CalibrationInfo(method, iterations,
+                                   cal.check_reached(weights, specs, "Calibration"),
                                    tuple(s.name for s in specs))
-        return self._recalibrated(
-            weights, step,
-            lambda w: w * cal.greg_factors(x, w, totals, method, span, max_iter, tol)[0],
-            info)
+
+        def every(w: NDArray[np.float64]) -> NDArray[np.float64]:
+            out = w * cal.greg_factors(x, w, totals, method, span, max_iter, tol)[0]
+            cal.check_reached(out, specs, "Calibration of the replicates")
+            return out
+
+        return self._recalibrated(weights, step, every, info)
 
     def trim_weights(self, lower: float = -np.inf, upper: float = np.inf, *,
                      strict: bool = False) -> Self:
@@ -387,6 +416,10 @@ class BaseDesign:
         from nea_covid import calibration as cal
 
         self._check_full("Trim")
+        try:
+            lower, upper = float(lower), float(upper)
+        except (TypeError, ValueError):
+            raise DesignError("`lower` and `upper` must be numbers.") from None
         if not lower < upper:
             raise DesignError(f"`lower` ({lower}) must be below `upper` ({upper}).")
         weights = cal.trim(self._weights, lower, upper, strict)

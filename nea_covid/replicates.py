@@ -134,7 +134,10 @@ class ReplicateDesign(BaseDesign):
         if isinstance(spec, str):
             if spec in self._data.columns:
                 return [spec]
-            pattern = re.compile(spec)
+            try:
+                pattern = re.compile(spec)
+            except re.error as exc:
+                raise DesignError(f"Invalid replicate-weight pattern {spec!r}: {exc}.") from None
             found = [c for c in self._data.columns if isinstance(c, str) and pattern.search(c)]
             if not found:
                 raise DesignError(
@@ -142,6 +145,8 @@ class ReplicateDesign(BaseDesign):
                 )
             return found
         cols = list(spec)
+        if len(set(cols)) != len(cols):
+            raise DesignError("`replicate_weights` names a column twice.")
         for c in cols:
             self._column(c, "replicate weights")
         return cols
@@ -199,10 +204,14 @@ class ReplicateDesign(BaseDesign):
                 f"`method` must be one of {', '.join(map(repr, _METHODS))}, not {method!r}."
             )
         n_rep = replicates.shape[1]
-        if method == "Fay" and rho is None:
-            raise DesignError("method='Fay' needs Fay's coefficient: pass `rho=`.")
-        if rho is not None and not 0 <= rho < 1:
-            raise DesignError(f"`rho` must be in [0, 1), not {rho}.")
+        rho = _check_rho(rho, method)
+        if scale is not None:
+            try:
+                scale = float(scale)
+            except (TypeError, ValueError):
+                raise DesignError(f"`scale` must be a number, not {scale!r}.") from None
+            if not (np.isfinite(scale) and scale > 0):
+                raise DesignError(f"`scale` must be positive and finite, not {scale}.")
         default_scale = {
             "BRR": 1 / n_rep,
             "Fay": 1 / (n_rep * (1 - (rho or 0.0)) ** 2),
@@ -224,7 +233,12 @@ class ReplicateDesign(BaseDesign):
             else:
                 r = np.ones(n_rep)
         else:
-            r = np.broadcast_to(np.asarray(rscales, dtype=np.float64), (n_rep,)).copy()
+            try:
+                r = np.asarray(rscales, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                raise DesignError("`rscales` must be numbers, one per replicate.") from None
+            if r.size == 1:
+                r = np.full(n_rep, r[0])
             if r.shape != (n_rep,) or np.any(r < 0) or not np.all(np.isfinite(r)):
                 raise DesignError(
                     f"`rscales` needs {n_rep} finite non-negative values (one per replicate)."
@@ -240,20 +254,35 @@ class ReplicateDesign(BaseDesign):
         self.rho = rho
         self.degf = self._rank() - 1
 
-    def _rank(self) -> int:
-        """Rank of the replicate weights (R: ``qr(weights(design, "analysis"))$rank``)."""
-        reps = self._replicates
-        if self._unit is None and self._scaled_by_weights:
-            reps = reps * self._weights[:, None]
+    def _rank(self, rows: NDArray[np.bool_] | None = None) -> int:
+        """Rank of the replicate weights (R: ``qr(weights(design, "analysis"))$rank``),
+        of the rows in ``rows`` when given (R recomputes it for a subset)."""
         from scipy.linalg.blas import dsyrk
+
+        from nea_covid.variance import _blas_controller
+
+        reps = self._replicates
+        keep = None if rows is None else rows.copy()
+        if self._scaled_by_weights:  # rows with zero weight have zero replicate weights
+            keep = (self._weights != 0) if keep is None else keep & (self._weights != 0)
+        if keep is not None:
+            if self._unit is not None:
+                present = np.zeros(reps.shape[0], dtype=bool)
+                present[self._unit[keep]] = True
+                reps = reps[present]
+            elif not keep.all():
+                reps = reps[keep]
+        if reps.shape[0] == 0:
+            return 0
 
         # the Gram matrix R'R from one symmetric rank-k update (half a matrix product)
         # (no copy: pass whichever of reps / reps.T is column-major)
-        if reps.flags.f_contiguous:
-            gram = np.asarray(dsyrk(1.0, reps, trans=1))
-        else:
-            gram = np.asarray(dsyrk(1.0, np.ascontiguousarray(reps).T))
-        eig = np.linalg.eigvalsh(gram, UPLO="U")
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            if reps.flags.f_contiguous:
+                gram = np.asarray(dsyrk(1.0, reps, trans=1))
+            else:
+                gram = np.asarray(dsyrk(1.0, np.ascontiguousarray(reps).T))
+            eig = np.linalg.eigvalsh(gram, UPLO="U")
         # R's QR tolerance 1e-5 on the columns is 1e-10 on the Gram matrix
         return int(np.sum(eig > 1e-10 * eig.max())) if eig.max() > 0 else 0
 
@@ -288,7 +317,8 @@ class ReplicateDesign(BaseDesign):
             return np.asarray(self.scale * (dev.T @ dev), dtype=np.float64)
 
     def _compute_degf(self) -> int:
-        return self.degf  # R keeps a replicate design's df when it is subset
+        """R's ``degf``: the rank of the (subset's) replicate weights minus one."""
+        return self._rank(self._domain) - 1
 
     def _recalibrated(self, weights: NDArray[np.float64], residualizer: Any,
                       transform: Any, info: Any) -> ReplicateDesign:
@@ -315,6 +345,23 @@ class ReplicateDesign(BaseDesign):
             lines.append(f"  domain: {int(self._domain.sum())} of {self.n_rows} rows")
         lines.append(f"  degrees of freedom: {self.degf}")
         return "\n".join(lines)
+
+
+def _check_rho(rho: Any, method: str) -> float | None:
+    if method == "Fay" and rho is None:
+        raise DesignError("method='Fay' needs Fay's coefficient: pass `rho=`.")
+    if rho is None:
+        return None
+    if method not in ("Fay", "BRR"):
+        warnings.warn(f"`rho` is ignored for method={method!r}.", SurveyWarning, stacklevel=4)
+        return None
+    try:
+        value = float(rho)
+    except (TypeError, ValueError):
+        raise DesignError(f"`rho` must be a number in [0, 1), not {rho!r}.") from None
+    if not 0 <= value < 1:
+        raise DesignError(f"`rho` must be in [0, 1), not {rho}.")
+    return value
 
 
 # ---------------------------------------------------------------------- conversions
@@ -352,6 +399,12 @@ def to_replicate(
     position[order] = np.arange(stage.n_units)  # unit code -> R's PSU index
     group = stage.group  # stratum of each unit
     popsize = stage.popsize
+    if method in ("JK1", "JKn") and stage.n_units > 20_000:
+        raise DesignError(
+            f"A jackknife needs one replicate per PSU: {stage.n_units:,} here (a "
+            f"{stage.n_units:,} x {stage.n_units:,} factor matrix). Group PSUs into variance "
+            "units first, or use 'bootstrap'."
+        )
     if method == "JK1":
         if has_strata:
             raise DesignError("JK1 is for unstratified designs; use 'JKn' (or 'bootstrap').")
@@ -361,6 +414,7 @@ def to_replicate(
             raise DesignError("JKn needs strata; use 'JK1' for an unstratified design.")
         factors, scale, rscales = _jkn(design, position, order)
     elif method in ("BRR", "Fay"):
+        rho = _check_rho(rho, method)
         if not has_strata:
             raise DesignError(f"{method} needs strata with two PSUs each.")
         fay = 0.0 if method == "BRR" else rho
@@ -377,9 +431,11 @@ def to_replicate(
         factors = _sdr(stage.n_units, position)
         scale, rscales = 4 / factors.shape[1], np.ones(factors.shape[1])
     elif method == "bootstrap":
-        if rng is None:
-            raise DesignError("Bootstrap replicates are random: pass `rng=` "
+        if not isinstance(rng, np.random.Generator):
+            raise DesignError("Bootstrap replicates are random: pass `rng=` a numpy Generator "
                               "(e.g. numpy.random.default_rng(2020)) to make them reproducible.")
+        if not isinstance(replicates, int | np.integer) or replicates < 2:
+            raise DesignError(f"`replicates` must be a whole number >= 2, not {replicates!r}.")
         factors, scale = _bootstrap(group, stage.group_size, popsize, replicates, rng)
         rscales = np.ones(replicates)
     else:
@@ -416,15 +472,18 @@ def _jkn(design: SurveyDesign, position: NDArray[np.intp], order: NDArray[np.int
     group = stage.group
     n_h = stage.group_size
     f = stage.finite_correction()
-    drop_lonely = (n_h == 1) & (f != 0)
+    certain = f == 0  # census strata: no replicates (R's survey.drop.replicates)
+    drop_lonely = (n_h == 1) & ~certain
     # R's column order: strata by first appearance, then PSUs by first appearance
     stratum_rank = np.full(stage.n_groups, stage.n_units, dtype=np.intp)
     np.minimum.at(stratum_rank, group, position)
-    units = np.flatnonzero(~drop_lonely[group])
+    units = np.flatnonzero(~(drop_lonely | certain)[group])
     unit_key = stratum_rank[group[units]] * (stage.n_units + 1) + position[units] + 1
     factors = np.ones((stage.n_units, units.shape[0]))
     same = group[:, None] == group[units][None, :]
-    factors[same] = np.broadcast_to((n_h / (n_h - 1))[group][:, None], same.shape)[same]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inflate = np.where(n_h > 1, n_h / (n_h - 1), 1.0)
+    factors[same] = np.broadcast_to(inflate[group][:, None], same.shape)[same]
     factors[units, np.arange(units.shape[0])] = 0.0
     rscales = f[group[units]] * (n_h[group[units]] - 1) / n_h[group[units]]
     col_key = unit_key
@@ -440,8 +499,11 @@ def _jkn(design: SurveyDesign, position: NDArray[np.intp], order: NDArray[np.int
                 [rscales, np.full(lonely_groups.size, (n_strata - 1) / n_strata)])
             col_key = np.concatenate(
                 [col_key, stratum_rank[lonely_groups] * (stage.n_units + 1)])
-        elif design.lonely_psu == "average":
-            scale = stage.n_units / units.shape[0]
+    if design.lonely_psu == "average" and col_key.shape[0] < stage.n_units:
+        scale = stage.n_units / col_key.shape[0]
+    if col_key.shape[0] == 0:
+        raise DesignError("Every stratum was sampled completely (fpc = sample size): "
+                          "there is no sampling variance to replicate.")
     sort = np.argsort(col_key, kind="stable")
     del order
     return factors[:, sort], scale, rscales[sort]

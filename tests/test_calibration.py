@@ -136,3 +136,24 @@ def test_replicate_designs_calibrate_every_replicate() -> None:
         np.testing.assert_allclose(counts[list(STYPE)], list(STYPE.values()), rtol=1e-8)
     assert isinstance(raked, nc.ReplicateDesign)
     assert raked.degf == rd.degf
+
+
+def test_missed_margins_are_errors_not_silent() -> None:
+    df = nc.datasets.load_api("strat").assign(zero=0.0)
+    d = nc.SurveyDesign(df, weights="pw", strata="stype")
+    with pytest.raises(nc.CalibrationError, match="missed"):
+        d.calibrate({"stype": STYPE, "zero": 5.0})
+    no_h = nc.SurveyDesign(df.assign(pw=np.where(df["stype"] == "H", 0.0, df["pw"])),
+                           weights="pw", strata="stype")
+    with pytest.raises(nc.CalibrationError, match="missed"):
+        no_h.poststratify("stype", STYPE)
+    with pytest.raises(nc.DesignError, match="bounds"):
+        d.calibrate({"stype": STYPE}, bounds=(0.5, None))  # type: ignore[arg-type]
+
+
+def test_trimming_leaves_dropped_units_out() -> None:
+    rd = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw",
+                         strata="stype").to_replicate("JKn")
+    trimmed = rd.trim_weights(lower=1)
+    np.testing.assert_allclose(nc.mean(trimmed, "api00").standard_error,
+                               nc.mean(rd, "api00").standard_error, rtol=1e-12)

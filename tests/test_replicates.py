@@ -141,3 +141,53 @@ def test_sdr_variance_of_a_total_is_the_successive_difference_formula() -> None:
     u = (df["pw"] * df["api00"]).to_numpy()
     expected = np.sum(np.diff(u) ** 2) / 2 + (u[0] ** 2 + u[-1] ** 2) / 2
     np.testing.assert_allclose(nc.total(rd, "api00").vcov[0, 0], expected, rtol=1e-10)
+
+
+def test_subset_degrees_of_freedom_as_r() -> None:
+    """R recomputes a replicate subset's df from its own replicate weights
+    (degf(subset(rd, stype == "M")) is 11 for JK1 on apiclus1; CI from R)."""
+    rd = nc.SurveyDesign(APICLUS1, weights="pw", clusters="dnum", fpc="fpc").to_replicate("JK1")
+    sub = rd.subset(APICLUS1["stype"] == "M")
+    assert sub.degf == 11
+    ci = nc.mean(sub, "api00").confidence_interval()
+    np.testing.assert_allclose([ci.low[0], ci.high[0]], [557.294048304206, 705.585951695794],
+                               rtol=1e-10)
+
+
+def test_jkn_drops_certainty_strata_as_r() -> None:
+    """Strata sampled completely get no replicates (R: survey.drop.replicates);
+    R gives 150 replicates, df 148 and this interval."""
+    df = APISTRAT.assign(N=np.where(APISTRAT["stype"] == "H", 50, APISTRAT["fpc"]))
+    rd = nc.SurveyDesign(df, weights="pw", strata="stype", fpc="N").to_replicate("JKn")
+    assert (rd.n_replicates, rd.degf) == (150, 148)
+    ci = nc.mean(rd, "api00").confidence_interval()
+    np.testing.assert_allclose([ci.low[0], ci.high[0]], [644.045584964168, 680.529141354474],
+                               rtol=1e-10)
+
+
+def test_bad_replicate_arguments_are_clear() -> None:
+    df = APISTRAT.assign(r1=APISTRAT["pw"], r2=APISTRAT["pw"] * 1.1)
+    for kwargs, match in (({"scale": "x"}, "scale"), ({"scale": -1.0}, "positive"),
+                          ({"rscales": [1.0, 2.0, 3.0]}, "rscales"),
+                          ({"method": "Fay", "rho": 1.0}, "rho")):
+        with pytest.raises(nc.DesignError, match=match):
+            nc.ReplicateDesign(df, weights="pw", replicate_weights=["r1", "r2"], **kwargs)
+    with pytest.raises(nc.DesignError, match="twice"):
+        nc.ReplicateDesign(df, weights="pw", replicate_weights=["r1", "r1", "r2"])
+    with pytest.raises(nc.DesignError, match="pattern"):
+        nc.ReplicateDesign(df, weights="pw", replicate_weights="r[")
+    d = nc.SurveyDesign(APICLUS1, weights="pw", clusters="dnum")
+    with pytest.raises(nc.DesignError, match="rho"):
+        d.to_replicate("Fay", rho=1.0)
+    with pytest.raises(nc.DesignError, match=">= 2"):
+        d.to_replicate("bootstrap", replicates=1, rng=np.random.default_rng(1))
+    with pytest.raises(nc.DesignError, match="Generator"):
+        d.to_replicate("bootstrap", rng=1)  # type: ignore[arg-type]
+
+
+def test_jkn_with_a_lonely_stratum_warns_nothing_else() -> None:
+    nh = pd.read_csv(FIXTURES.parent / "data" / "nhanes_lonely.csv")
+    with pytest.warns(nc.LonelyPSUWarning):
+        d = nc.SurveyDesign(nh, weights="WTMEC2YR", strata="SDMVSTRA", clusters="SDMVPSU",
+                            nest=True, lonely_psu="adjust")
+    assert d.to_replicate("JKn").n_replicates == 30
