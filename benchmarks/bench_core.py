@@ -532,6 +532,11 @@ def format_table(report: Report) -> str:
             _fmt(t.svy_s, ".4f") + (f" ({t.svy_note})" if t.svy_note else ""),
             _fmt(_ratio(t.svy_s, t.nea_s), ".2f"),
         ])
+    return markdown_table(header, body)
+
+
+def markdown_table(header: list[str], body: list[list[str]]) -> str:
+    """A markdown table with padded columns."""
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"

@@ -80,6 +80,7 @@ from bench_core import (
     _time_once,
     agreement,
     best_of,
+    markdown_table,
     nea_covid_source,
     nea_result,
     one_blas_thread,
@@ -452,12 +453,7 @@ def format_table(report: Report) -> str:
             _fmt(t.svy_s, ".4f") + (f" ({t.svy_note})" if t.svy_note else ""),
             _fmt(_ratio(t.svy_s, t.nea_s), ".2f"),
         ])
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    rows = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-            for r in body]
-    return "\n".join([line, rule, *rows])
+    return markdown_table(header, body)
 
 
 def print_report(report: Report) -> None:
