@@ -396,17 +396,8 @@ not_reproduced <- list(trim_rep)
 # Write the fixture
 # ---------------------------------------------------------------------------
 
-fixture <- list(
-  generated_by = "tests/reference/calibration.R",
-  r_version = R.version.string,
-  survey_version = as.character(packageVersion("survey")),
+write_fixture("tests/reference/calibration.R", list(
   population = list(stype = py_totals(pop_stype), sch.wide = py_totals(pop_schwide),
                     api99 = api99_total, N = N),
-  designs = base,
-  calibrations = calibrations,
-  errors = errors,
-  not_reproduced = not_reproduced
-)
-write_json_exact(fixture, FIXTURE)
-cat("wrote", FIXTURE, "with", length(calibrations), "calibrations,",
-    sum(vapply(calibrations, function(e) length(e$cases), 0L)), "cases,", length(errors), "errors\n")
+  designs = base, calibrations = calibrations, errors = errors,
+  not_reproduced = not_reproduced), FIXTURE)

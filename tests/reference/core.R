@@ -480,14 +480,4 @@ errors <- list(
 # Write the fixture
 # ---------------------------------------------------------------------------
 
-fixture <- list(
-  generated_by = "tests/reference/core.R",
-  r_version = R.version.string,
-  survey_version = as.character(packageVersion("survey")),
-  designs = designs,
-  cases = cases,
-  errors = errors
-)
-write_json_exact(fixture, FIXTURE)
-cat("wrote", FIXTURE, "with", length(designs), "designs,", length(cases), "cases,",
-    length(errors), "errors\n")
+write_fixture("tests/reference/core.R", list(designs = designs, cases = cases, errors = errors), FIXTURE)

@@ -269,3 +269,13 @@ write_json_exact <- function(x, path) {
                  na = "null", json_verbatim = TRUE)
   writeLines(json, path)
 }
+
+# Write a fixture: provenance (script, R and survey versions) followed by `parts`
+# (a named list), with every double written exactly; report the sizes on stdout.
+write_fixture <- function(script, parts, path) {
+  fixture <- c(list(generated_by = script, r_version = R.version.string,
+                    survey_version = as.character(packageVersion("survey"))), parts)
+  write_json_exact(fixture, path)
+  sizes <- vapply(parts, function(x) if (is.list(x)) length(x) else 1L, 1L)
+  cat("wrote", path, "with", paste(sizes, names(parts), collapse = ", "), "\n")
+}
