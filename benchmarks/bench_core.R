@@ -32,17 +32,9 @@ df <- data.frame(
   d = read_col("d.i32", "integer", 4)
 )
 
-fmt <- function(x) paste(formatC(as.numeric(x), digits = 17, format = "g"), collapse = ",")
-lines <- character()
-record <- function(task, elapsed, est = numeric(), se = numeric()) {
-  lines[[length(lines) + 1]] <<- paste(task, format(elapsed, digits = 6), fmt(est), fmt(se),
-                                       sep = "\t")
-}
-timed <- function(expr) {
-  gc()
-  t <- system.time(value <- expr)[["elapsed"]]
-  list(value = value, elapsed = t)
-}
+# fmt(), record() and timed(), from the file beside this script
+self <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+source(file.path(dirname(normalizePath(self)), "bench_helpers.R"))
 
 r <- timed(svydesign(id = ~psu, strata = ~strat, weights = ~w, data = df))
 des <- r$value

@@ -52,17 +52,9 @@ df <- data.frame(
 )
 reps <- matrix(read_bin("reps.f64", "double", 8, count = n * n_rep), nrow = n, ncol = n_rep)
 
-fmt <- function(x) paste(formatC(as.numeric(x), digits = 17, format = "g"), collapse = ",")
-lines <- character()
-record <- function(task, elapsed, est = numeric(), se = numeric()) {
-  lines[[length(lines) + 1]] <<- paste(task, format(elapsed, digits = 6), fmt(est), fmt(se),
-                                       sep = "\t")
-}
-timed <- function(expr) {
-  gc()
-  t <- system.time(value <- expr)[["elapsed"]]
-  list(value = value, elapsed = t)
-}
+# fmt(), record() and timed(), from the file beside this script
+self <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+source(file.path(dirname(normalizePath(self)), "bench_helpers.R"))
 
 # 1. replicate weights supplied as final weights (bootstrap: scale 1/(R - 1))
 r <- timed(svrepdesign(data = df, repweights = reps, weights = ~w, type = "bootstrap",
