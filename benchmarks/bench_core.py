@@ -408,6 +408,12 @@ def run_r(df: pd.DataFrame) -> tuple[dict[str, float], dict[str, Result]]:
         out = directory / "r_results.tsv"
         subprocess.run(["Rscript", str(R_SCRIPT), str(directory), str(out)], check=True)
         lines = out.read_text().splitlines()
+    return parse_r_results(lines)
+
+
+def parse_r_results(lines: list[str]) -> tuple[dict[str, float], dict[str, Result]]:
+    """Seconds and results per task from bench_helpers.R's records
+    (task, seconds, estimates, SEs; tab-separated)."""
     times: dict[str, float] = {}
     results: dict[str, Result] = {}
     for line in lines:
@@ -487,7 +493,8 @@ def measure_memory(rows: int, seed: int) -> dict[str, Any]:
 class TaskRow:
     task: str
     nea_s: float
-    numpy_s: float
+    numpy_s: float | None = None
+    first_s: float | None = None  # first call on a fresh design (bench_replicates)
     r_s: float | None = None
     svy_s: float | None = None
     svy_note: str = ""
@@ -496,8 +503,8 @@ class TaskRow:
     agree_svy: Agreement | None = None
 
     @property
-    def nea_over_numpy(self) -> float:
-        return self.nea_s / self.numpy_s
+    def nea_over_numpy(self) -> float | None:
+        return _ratio(self.nea_s, self.numpy_s)
 
 
 @dataclass

@@ -73,8 +73,8 @@ from bench_core import (
     N_DOMAINS,
     N_STRATA,
     PSU_PER_STRATUM,
-    Agreement,
     Result,
+    TaskRow,
     _fmt,
     _ratio,
     _time_once,
@@ -84,6 +84,7 @@ from bench_core import (
     nea_covid_source,
     nea_result,
     one_blas_thread,
+    parse_r_results,
     profile_task,
     r_available,
     svy_result,
@@ -398,34 +399,12 @@ def run_r(data: BenchData, x: NumpyInput, rake_iter: int
         subprocess.run(["Rscript", str(R_SCRIPT), str(directory), str(out)], check=True)
         lines = out.read_text().splitlines()
         raked = np.fromfile(directory / "rake_w.f64", dtype="<f8")
-    times: dict[str, float] = {}
-    results: dict[str, Result] = {"rake": Result(raked.astype(np.float64), np.empty(0))}
-    for line in lines:
-        task, elapsed, est, se = [*line.split("\t"), "", ""][:4]
-        times[task] = float(elapsed)
-        if est:
-            results[task] = Result(np.array(est.split(","), dtype=np.float64),
-                                   np.array(se.split(","), dtype=np.float64))
+    times, results = parse_r_results(lines)
+    results["rake"] = Result(raked.astype(np.float64), np.empty(0))
     return times, results
 
 
 # ---------------------------------------------------------------------- report
-@dataclass
-class TaskRow:
-    task: str
-    nea_s: float
-    first_s: float
-    numpy_s: float | None = None
-    r_s: float | None = None
-    svy_s: float | None = None
-    svy_note: str = ""
-    agree_numpy: Agreement | None = None
-    agree_r: Agreement | None = None
-    agree_svy: Agreement | None = None
-
-    @property
-    def nea_over_numpy(self) -> float | None:
-        return _ratio(self.nea_s, self.numpy_s)
 
 
 @dataclass
@@ -602,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     for task in TASKS:
         print(f"timing {task} ...", flush=True)
         nea_s, numpy_s = best_of_pair(nea[task], bound.get(task), args.repeats)
-        row = TaskRow(task, nea_s, first[task], numpy_s)
+        row = TaskRow(task, nea_s, numpy_s=numpy_s, first_s=first[task])
         if task in BOUND_TASKS:
             row.agree_numpy = agreement(bound[task](), nea_results[task],
                                         with_vcov=task == "mean(y, by=d)")
