@@ -569,21 +569,29 @@ def print_report(report: Report) -> None:
               f"tracemalloc peak {mem['tracemalloc_peak_bytes'] / 2**20:.1f} MiB; "
               f"whole process peak {mem['process_peak_bytes'] / 2**20:.1f} MiB "
               f"(data frame {mem['data_bytes'] / 2**20:.1f} MiB)")
+    print_checks(report.tasks, report.notes, report.targets)
+
+
+def print_checks(tasks: list[TaskRow], notes: list[str], targets: list[tuple[str, bool]],
+                 no_se: tuple[str, ...] = ()) -> None:
+    """The agreement, notes and targets sections of a benchmark report (``no_se``:
+    tasks whose results have no standard errors)."""
     print("\nagreement (max relative difference vs nea_covid: estimate / SE / covariance)")
-    for t in report.tasks:
+    for t in tasks:
         parts = []
         for name, a in (("numpy", t.agree_numpy), ("R", t.agree_r), ("svy", t.agree_svy)):
             if a is not None:
                 vc = "" if a.vcov is None else f" / {a.vcov:.1e}"
-                parts.append(f"{name} {a.estimate:.1e} / {a.se:.1e}{vc}")
+                se = "" if t.task in no_se else f" / {a.se:.1e}"
+                parts.append(f"{name} {a.estimate:.1e}{se}{vc}")
         if parts:
             print(f"  {t.task:<15} " + ";  ".join(parts))
-    if report.notes:
+    if notes:
         print("\nnotes")
-        for note in report.notes:
+        for note in notes:
             print(f"  - {note}")
     print("\ntargets")
-    for text, ok in report.targets:
+    for text, ok in targets:
         print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
 
 

@@ -85,6 +85,7 @@ from bench_core import (
     nea_result,
     one_blas_thread,
     parse_r_results,
+    print_checks,
     profile_task,
     r_available,
     svy_result,
@@ -447,22 +448,8 @@ def print_report(report: Report) -> None:
     print(format_table(report))
     print("\nagreement (max relative difference vs nea_covid: estimate / SE / covariance; "
           "rake: weights)")
-    for t in report.tasks:
-        parts = []
-        for name, a in (("numpy", t.agree_numpy), ("R", t.agree_r), ("svy", t.agree_svy)):
-            if a is not None:
-                vc = "" if a.vcov is None else f" / {a.vcov:.1e}"
-                se = f" / {a.se:.1e}" if t.task != "rake" else ""
-                parts.append(f"{name} {a.estimate:.1e}{se}{vc}")
-        if parts:
-            print(f"  {t.task:<15} " + ";  ".join(parts))
-    if report.notes:
-        print("\nnotes")
-        for note in report.notes:
-            print(f"  - {note}")
-    print("\ntargets")
-    for text, ok in [*report.targets, *report.checks]:
-        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+    print_checks(report.tasks, report.notes, [*report.targets, *report.checks],
+                 no_se=("rake",))
 
 
 def evaluate_targets(report: Report) -> None:
