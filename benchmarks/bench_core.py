@@ -573,10 +573,11 @@ def print_report(report: Report) -> None:
 
 
 def print_checks(tasks: list[TaskRow], notes: list[str], targets: list[tuple[str, bool]],
-                 no_se: tuple[str, ...] = ()) -> None:
+                 no_se: tuple[str, ...] = (), heading: str = "") -> None:
     """The agreement, notes and targets sections of a benchmark report (``no_se``:
     tasks whose results have no standard errors)."""
-    print("\nagreement (max relative difference vs nea_covid: estimate / SE / covariance)")
+    print("\nagreement (max relative difference vs nea_covid: estimate / SE / covariance"
+          f"{heading})")
     for t in tasks:
         parts = []
         for name, a in (("numpy", t.agree_numpy), ("R", t.agree_r), ("svy", t.agree_svy)):

@@ -446,10 +446,8 @@ def print_report(report: Report) -> None:
           f"R survey: {env['r'] or 'skipped'}, svy: {env['svy'] or 'skipped'}")
     print(f"nea_covid {env['nea_covid']} from {env['nea_covid_source']}\n")
     print(format_table(report))
-    print("\nagreement (max relative difference vs nea_covid: estimate / SE / covariance; "
-          "rake: weights)")
     print_checks(report.tasks, report.notes, [*report.targets, *report.checks],
-                 no_se=("rake",))
+                 no_se=("rake",), heading="; rake: weights")
 
 
 def evaluate_targets(report: Report) -> None:
