@@ -411,6 +411,18 @@ def run_r(df: pd.DataFrame) -> tuple[dict[str, float], dict[str, Result]]:
     return parse_r_results(lines)
 
 
+def attach_r(rows: dict[str, TaskRow], r_times: dict[str, float],
+             r_results: dict[str, Result], nea_results: dict[str, Result]) -> str:
+    """Put R's timings and agreement into the report rows; returns survey's version."""
+    for task, row in rows.items():
+        row.r_s = r_times.get(task)
+        if task in nea_results and task in r_results:
+            row.agree_r = agreement(r_results[task], nea_results[task])
+    return subprocess.run(
+        ["Rscript", "-e", 'cat(as.character(packageVersion("survey")))'],
+        capture_output=True, text=True, check=False).stdout.strip()
+
+
 def parse_r_results(lines: list[str]) -> tuple[dict[str, float], dict[str, Result]]:
     """Seconds and results per task from bench_helpers.R's records
     (task, seconds, estimates, SEs; tab-separated)."""
@@ -737,13 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, subprocess.CalledProcessError) as err:
             r_reason = f"Rscript failed: {err}"
     if r_reason is None:
-        report.environment["r"] = subprocess.run(
-            ["Rscript", "-e", 'cat(as.character(packageVersion("survey")))'],
-            capture_output=True, text=True, check=False).stdout.strip()
-        for task in TASKS:
-            rows[task].r_s = r_times.get(task)
-            if task in r_results:
-                rows[task].agree_r = agreement(r_results[task], nea_results[task])
+        report.environment["r"] = attach_r(rows, r_times, r_results, nea_results)
     else:
         report.notes.append(f"R survey skipped ({r_reason})")
 

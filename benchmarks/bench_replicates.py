@@ -79,6 +79,7 @@ from bench_core import (
     _ratio,
     _time_once,
     agreement,
+    attach_r,
     best_of,
     markdown_table,
     nea_covid_source,
@@ -634,13 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, subprocess.CalledProcessError) as err:
             r_reason = f"Rscript failed: {err}"
     if r_reason is None:
-        report.environment["r"] = subprocess.run(
-            ["Rscript", "-e", 'cat(as.character(packageVersion("survey")))'],
-            capture_output=True, text=True, check=False).stdout.strip()
-        for task in TASKS:
-            rows[task].r_s = r_times.get(task)
-            if task in nea_results and task in r_results:
-                rows[task].agree_r = agreement(r_results[task], nea_results[task])
+        report.environment["r"] = attach_r(rows, r_times, r_results, nea_results)
         se_note += ("; R bootstrap " + f"{r_results['bootstrap'].se[0]:.5f} (fpc "
                     f"{r_results['bootstrap, fpc'].se[0]:.5f}) (random replicates: these "
                     "agree only up to Monte Carlo error, about 7% for 100 replicates)")
