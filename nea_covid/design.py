@@ -431,6 +431,11 @@ class BaseDesign:
         """Covariance of the estimates whose scores are given."""
         raise NotImplementedError
 
+    def _variance(self, scores: Any) -> tuple[NDArray[np.float64], Any]:
+        """The covariance, and the replicate estimates where the design has them
+        (:class:`nea_covid.replicates.ReplicateEstimates`; None for Taylor designs)."""
+        return self._vcov(scores), None
+
     def _domain_degf(
         self, rows: NDArray[np.intp] | None, cell: NDArray[np.intp], n_cells: int
     ) -> NDArray[np.float64]:

@@ -158,7 +158,7 @@ def ratio_of_totals(
             theta = a_tot / scale
     scores = RatioScores(prep.rows, prep.cell, k, m, prep.weights, wa, codes, wb, theta,
                          scale, numerator, denominator)
-    vcov = design._vcov(scores)
+    vcov, replicates = design._variance(scores)
     empty = np.repeat(prep.n_obs == 0, m)
     estimate = theta.ravel().copy()
     estimate[empty] = np.nan
@@ -191,6 +191,7 @@ def ratio_of_totals(
         n_missing=prep.n_missing,
         _n_rows=np.repeat(prep.n_rows, m),
         _domain_df=np.repeat(prep.domain_df, m),
+        _replicates=replicates,
     )
 
 

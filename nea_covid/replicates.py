@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -39,12 +40,58 @@ from nea_covid.errors import (
 )
 from nea_covid.hadamard import hadamard
 
-__all__ = ["ReplicateDesign", "ReplicateMethod"]
+__all__ = ["ReplicateDesign", "ReplicateEstimates", "ReplicateMethod", "svr_variance"]
 
 ReplicateMethod: TypeAlias = Literal[
     "JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"
 ]
 _METHODS = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicateEstimates:
+    """Replicate estimates of some quantities and how R's ``svrVar`` turns them into a
+    covariance matrix; kept on results so that functions of them (nonlinear
+    contrasts) can be evaluated per replicate.
+
+    Attributes
+    ----------
+    thetas : ndarray, shape (R, columns)
+    scale : float
+    rscales : ndarray, shape (R,)
+    mse : bool
+        Centre at the full-sample estimate (True) or the mean of the replicates with
+        ``rscales > 0`` (False).
+    """
+
+    thetas: NDArray[np.float64]
+    scale: float
+    rscales: NDArray[np.float64]
+    mse: bool
+
+    def vcov(self, full: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``scale * sum_r rscales_r (theta_r - centre)(theta_r - centre)'``."""
+        return svr_variance(self.thetas, full, self.scale, self.rscales, self.mse)
+
+    def map(self, function: Any) -> ReplicateEstimates:
+        """The same replicates passed through ``function`` (R, columns) -> (R, c')."""
+        out = np.asarray(function(self.thetas), dtype=np.float64)
+        out = out.reshape(self.thetas.shape[0], -1)
+        return ReplicateEstimates(out, self.scale, self.rscales, self.mse)
+
+
+def svr_variance(
+    thetas: NDArray[np.float64], full: NDArray[np.float64], scale: float,
+    rscales: NDArray[np.float64], mse: bool,
+) -> NDArray[np.float64]:
+    """R's ``svrVar``: the covariance of estimates from their replicates ``thetas``
+    (R, columns); ``full`` are the full-sample estimates (the centre when ``mse``)."""
+    r = rscales
+    with np.errstate(invalid="ignore"):
+        centre = np.asarray(full, dtype=np.float64).ravel() if mse else thetas[r > 0].mean(
+            axis=0)
+        dev = (thetas - centre) * np.sqrt(r)[:, None]
+        return np.asarray(scale * (dev.T @ dev), dtype=np.float64)
 
 
 class ReplicateDesign(BaseDesign):
@@ -302,19 +349,25 @@ class ReplicateDesign(BaseDesign):
             reps = reps * self._domain[:, None]
         return np.asarray(reps, dtype=np.float64)
 
-    def _vcov(self, scores: Any) -> NDArray[np.float64]:
+    def _replicate_thetas(self, scores: Any) -> NDArray[np.float64]:
+        """The estimates under every set of replicate weights, shape (R, columns)."""
         reps = self._replicates
         one_dense_product = (getattr(scores, "n_cells", 0) == 1 and scores.rows is None
                              and scores.codes is None)
         if self._unit is None and not one_dense_product:
             reps = self._row_major()
-        thetas = scores.replicate_estimates(reps, self._unit, self._scaled_by_weights)
-        r = self.rscales
-        with np.errstate(invalid="ignore"):
-            centre = (np.asarray(scores.theta, dtype=np.float64).ravel() if self.mse
-                      else thetas[r > 0].mean(axis=0))
-            dev = (thetas - centre) * np.sqrt(r)[:, None]
-            return np.asarray(self.scale * (dev.T @ dev), dtype=np.float64)
+        return np.asarray(
+            scores.replicate_estimates(reps, self._unit, self._scaled_by_weights),
+            dtype=np.float64)
+
+    def _variance(self, scores: Any) -> tuple[NDArray[np.float64], ReplicateEstimates]:
+        thetas = self._replicate_thetas(scores)
+        info = ReplicateEstimates(thetas, self.scale, self.rscales, self.mse)
+        full = np.asarray(scores.theta, dtype=np.float64).ravel()
+        return info.vcov(full), info
+
+    def _vcov(self, scores: Any) -> NDArray[np.float64]:
+        return self._variance(scores)[0]
 
     def _compute_degf(self) -> int:
         """R's ``degf``: the rank of the (subset's) replicate weights minus one."""

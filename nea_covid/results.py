@@ -86,6 +86,7 @@ class Estimate:
     _special_interval: Callable[[float, str], ConfidenceInterval] | None = field(
         default=None, repr=False
     )
+    _replicates: Any = field(default=None, repr=False)  # ReplicateEstimates or None
 
     def __post_init__(self) -> None:
         for name in ("estimate", "vcov", "standard_error", "deff"):
