@@ -13,6 +13,9 @@ from nea_covid.design import SurveyDesign
 from nea_covid.errors import (
     CalibrationError,
     ColumnNotFoundError,
+    ComparisonError,
+    ConvergenceError,
+    DegreesOfFreedomError,
     DesignError,
     EmptyDomainWarning,
     FPCError,
@@ -25,8 +28,11 @@ from nea_covid.errors import (
     VariableTypeError,
     WeightError,
     ZeroDenominatorWarning,
+    ZeroVarianceWarning,
 )
+from nea_covid.chisq import ChisqTest, chisq
 from nea_covid.estimators import mean, proportion, ratio, total
+from nea_covid.glm import Regression, glm
 from nea_covid.quantiles import quantile
 from nea_covid.replicates import ReplicateDesign
 from nea_covid.results import ConfidenceInterval, Estimate
@@ -36,7 +42,11 @@ __version__ = "0.1.0"
 __all__ = [
     "CalibrationError",
     "CalibrationInfo",
+    "ChisqTest",
     "ColumnNotFoundError",
+    "ComparisonError",
+    "ConvergenceError",
+    "DegreesOfFreedomError",
     "ConfidenceInterval",
     "DesignError",
     "EmptyDomainWarning",
@@ -46,6 +56,7 @@ __all__ = [
     "LonelyPSUWarning",
     "MissingValueError",
     "NestingError",
+    "Regression",
     "ReplicateDesign",
     "SurveyDesign",
     "SurveyError",
@@ -53,8 +64,11 @@ __all__ = [
     "VariableTypeError",
     "WeightError",
     "ZeroDenominatorWarning",
+    "ZeroVarianceWarning",
     "__version__",
+    "chisq",
     "datasets",
+    "glm",
     "mean",
     "proportion",
     "quantile",

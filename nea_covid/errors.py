@@ -14,6 +14,9 @@ from typing import Any
 __all__ = [
     "CalibrationError",
     "ColumnNotFoundError",
+    "ComparisonError",
+    "ConvergenceError",
+    "DegreesOfFreedomError",
     "DesignError",
     "EmptyDomainWarning",
     "FPCError",
@@ -26,6 +29,7 @@ __all__ = [
     "VariableTypeError",
     "WeightError",
     "ZeroDenominatorWarning",
+    "ZeroVarianceWarning",
 ]
 
 
@@ -74,6 +78,21 @@ class VariableTypeError(SurveyError, TypeError):
     """A variable has the wrong type for the estimator (e.g. text passed to ``mean``)."""
 
 
+class ComparisonError(SurveyError):
+    """A comparison or contrast names cells that do not exist, or its weights do not
+    match the cells; a published figure is inconsistent (CI not containing the
+    estimate, bounds outside [0, 1])."""
+
+
+class DegreesOfFreedomError(SurveyError):
+    """The design has too few degrees of freedom for the test or model asked for."""
+
+
+class ConvergenceError(SurveyError):
+    """An iterative fit (a regression model) did not converge, or its estimates are
+    infinite (e.g. complete separation in a logistic model)."""
+
+
 class SurveyWarning(UserWarning):
     """Base class of the warnings nea_covid emits."""
 
@@ -88,6 +107,11 @@ class LonelyPSUWarning(SurveyWarning):
 
 class ZeroDenominatorWarning(SurveyWarning):
     """A ratio's denominator sums to zero in a cell; its estimate is inf or NaN."""
+
+
+class ZeroVarianceWarning(SurveyWarning):
+    """A comparison or test has zero (or undefined) variance; its statistic and p-value
+    are NaN."""
 
 
 def row_labels(index: Any, mask: Any, limit: int = 5) -> str:
