@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from nea_covid import datasets
 from nea_covid.calibration import CalibrationInfo
+from nea_covid.chisq import ChisqTest, chisq
+from nea_covid.comparison import Comparison
+from nea_covid.contrasts import compare, contrast, ttest
 from nea_covid.design import SurveyDesign
 from nea_covid.errors import (
     CalibrationError,
@@ -30,9 +33,9 @@ from nea_covid.errors import (
     ZeroDenominatorWarning,
     ZeroVarianceWarning,
 )
-from nea_covid.chisq import ChisqTest, chisq
 from nea_covid.estimators import mean, proportion, ratio, total
 from nea_covid.glm import Regression, glm
+from nea_covid.published import PublishedFigure, compare_published
 from nea_covid.quantiles import quantile
 from nea_covid.replicates import ReplicateDesign
 from nea_covid.results import ConfidenceInterval, Estimate
@@ -44,10 +47,11 @@ __all__ = [
     "CalibrationInfo",
     "ChisqTest",
     "ColumnNotFoundError",
+    "Comparison",
     "ComparisonError",
+    "ConfidenceInterval",
     "ConvergenceError",
     "DegreesOfFreedomError",
-    "ConfidenceInterval",
     "DesignError",
     "EmptyDomainWarning",
     "Estimate",
@@ -56,6 +60,7 @@ __all__ = [
     "LonelyPSUWarning",
     "MissingValueError",
     "NestingError",
+    "PublishedFigure",
     "Regression",
     "ReplicateDesign",
     "SurveyDesign",
@@ -67,6 +72,9 @@ __all__ = [
     "ZeroVarianceWarning",
     "__version__",
     "chisq",
+    "compare",
+    "compare_published",
+    "contrast",
     "datasets",
     "glm",
     "mean",
@@ -74,4 +82,5 @@ __all__ = [
     "quantile",
     "ratio",
     "total",
+    "ttest",
 ]

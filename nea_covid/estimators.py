@@ -356,7 +356,7 @@ def ratio(
     >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype",
     ...                     fpc="fpc")
     >>> round(float(nc.ratio(d, "api.stu", "enroll").estimate[0]), 4)
-    0.8317
+    0.837
     """
     num = _names(numerator, "numerator variables")
     den = _names(denominator, "denominator variables")
@@ -429,7 +429,7 @@ def proportion(
     ...                     fpc="fpc")
     >>> est = nc.proportion(d, "awards")
     >>> [round(float(p), 4) for p in est.estimate]
-    [0.3809, 0.6191]
+    [0.3611, 0.6389]
     """
     names = _names(variables)
     coded = [levels_of(design, name) for name in names]

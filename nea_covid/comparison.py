@@ -1,0 +1,233 @@
+"""The result type of comparisons and tests: :class:`Comparison`.
+
+One row per comparison (a contrast, a change between two waves, a t-test, two
+published figures), each with its estimate, standard error, test statistic, p-value
+and confidence interval, plus p-values adjusted for multiple testing across the rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from nea_covid.errors import ZeroVarianceWarning, plural
+from nea_covid.results import ConfidenceInterval
+
+__all__ = ["Alternative", "Comparison"]
+
+Alternative = Literal["two-sided", "less", "greater"]
+_ALTERNATIVES = ("two-sided", "less", "greater")
+
+#: ``to_frame()`` column -> statsmodels ``multipletests`` method.
+ADJUSTMENTS = {"holm": "holm", "bh": "fdr_bh", "bonferroni": "bonferroni", "by": "fdr_by",
+               "hommel": "hommel", "sidak": "sidak", "holm-sidak": "holm-sidak"}
+
+
+def check_alternative(alternative: str) -> None:
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(
+            f"`alternative` must be one of {', '.join(map(repr, _ALTERNATIVES))}, "
+            f"not {alternative!r}."
+        )
+
+
+def _readonly(a: Any) -> NDArray[np.float64]:
+    out = np.array(a, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Comparison:
+    """Estimated differences, contrasts or tests, one row per comparison.
+
+    Attributes
+    ----------
+    kind : str
+        "contrast", "difference", "ratio", "t-test" or "published".
+    cells : pandas.DataFrame
+        One row per comparison, describing it (e.g. ``contrast``; or the domain
+        columns, ``variable``, ``along``, ``base`` and ``other``).
+    estimate : ndarray
+        The estimated contrasts (differences ``other - base``, ratios
+        ``other / base``, ...).
+    vcov : ndarray, shape (n, n)
+        Their covariance.
+    standard_error : ndarray
+    null_value : ndarray
+        The value under the null hypothesis (0 for differences, 1 for ratios, ``mu``
+        for a one-sample t-test).
+    statistic : ndarray
+        ``(estimate - null_value) / standard_error``; NaN (with a
+        :class:`~nea_covid.ZeroVarianceWarning`) where the standard error is zero or
+        undefined.
+    df : float
+        Degrees of freedom of the t reference distribution (``inf``: normal).
+    pvalue : ndarray
+        p-values for ``alternative``.
+    alternative : {"two-sided", "less", "greater"}
+    confidence_level : float
+        Level of the intervals in :meth:`to_frame` (default 0.95).
+    scale : str
+        Scale on which estimate, intervals and test are computed ("linear", "ratio"
+        or "logit" = log odds ratio).
+    extra : pandas.DataFrame
+        Further per-row columns shown by :meth:`to_frame` (e.g. the two estimates
+        compared).
+    """
+
+    kind: str
+    cells: pd.DataFrame
+    estimate: NDArray[np.float64]
+    vcov: NDArray[np.float64]
+    df: float
+    null_value: NDArray[np.float64]
+    alternative: str = "two-sided"
+    confidence_level: float = 0.95
+    scale: str = "linear"
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    standard_error: NDArray[np.float64] = field(init=False)
+    statistic: NDArray[np.float64] = field(init=False)
+    pvalue: NDArray[np.float64] = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_alternative(self.alternative)
+        est = _readonly(self.estimate).reshape(-1)
+        n = est.shape[0]
+        vcov = _readonly(self.vcov).reshape(n, n)
+        null = _readonly(np.broadcast_to(np.asarray(self.null_value, dtype=float), (n,)))
+        var = np.diag(vcov)
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.where(var < 0, np.nan, var))
+        zero = ~(se > 0) & np.isfinite(est)
+        if zero.any():
+            warnings.warn(
+                f"{plural(int(zero.sum()), 'comparison')} of {n} "
+                f"{'has' if zero.sum() == 1 else 'have'} zero or undefined variance "
+                f"({', '.join(self._label(i) for i in np.flatnonzero(zero)[:5])}); "
+                "the test statistic and p-value are NaN there.",
+                ZeroVarianceWarning,
+                stacklevel=3,
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = np.where(se > 0, (est - null) / se, np.nan)
+        dist = self._distribution()
+        if self.alternative == "two-sided":
+            p = 2 * dist.sf(np.abs(stat))
+        elif self.alternative == "greater":
+            p = dist.sf(stat)
+        else:
+            p = dist.cdf(stat)
+        for name, value in (("estimate", est), ("vcov", vcov), ("null_value", null),
+                            ("standard_error", se), ("statistic", stat),
+                            ("pvalue", np.minimum(p, 1.0))):
+            object.__setattr__(self, name, _readonly(value))
+        object.__setattr__(self, "df", float(self.df))
+        object.__setattr__(self, "cells", self.cells.reset_index(drop=True))
+
+    def _distribution(self) -> Any:
+        return stats.norm() if not np.isfinite(self.df) else stats.t(self.df)
+
+    # ------------------------------------------------------------------ inference
+    def confidence_interval(self, confidence_level: float | None = None) -> ConfidenceInterval:
+        """Confidence intervals for each comparison: ``estimate +- q * SE`` with ``q``
+        the t quantile on :attr:`df` (normal when infinite); one-sided for a one-sided
+        ``alternative`` (as R's ``t.test``)."""
+        level = self.confidence_level if confidence_level is None else float(confidence_level)
+        if not 0 < level < 1:
+            raise ValueError(f"confidence_level must be in (0, 1), not {level}.")
+        dist = self._distribution()
+        est, se = self.estimate, self.standard_error
+        if self.alternative == "two-sided":
+            q = dist.ppf(0.5 + level / 2)
+            return ConfidenceInterval(est - q * se, est + q * se)
+        q = dist.ppf(level)
+        inf = np.full_like(est, np.inf)
+        if self.alternative == "greater":
+            return ConfidenceInterval(est - q * se, inf)
+        return ConfidenceInterval(-inf, est + q * se)
+
+    def adjusted_pvalues(self, method: str = "holm") -> NDArray[np.float64]:
+        """p-values adjusted for testing all rows at once, with statsmodels'
+        ``multipletests``: "holm", "bh" (Benjamini-Hochberg, false discovery rate),
+        "bonferroni", "by", "hommel", "sidak", "holm-sidak" (or any statsmodels
+        method name). Rows with a NaN p-value stay NaN and do not count."""
+        from statsmodels.stats.multitest import multipletests
+
+        sm_method = ADJUSTMENTS.get(method, method)
+        out = np.full(self.pvalue.shape, np.nan)
+        ok = np.isfinite(self.pvalue)
+        if ok.any():
+            try:
+                out[ok] = multipletests(self.pvalue[ok], method=sm_method)[1]
+            except ValueError:
+                raise ValueError(
+                    f"Unknown multiple-testing method {method!r}; use one of "
+                    f"{', '.join(map(repr, ADJUSTMENTS))}."
+                ) from None
+        return out
+
+    # ------------------------------------------------------------------ output
+    def to_frame(self, confidence_level: float | None = None,
+                 adjust: tuple[str, ...] = ("holm", "bh")) -> pd.DataFrame:
+        """A tidy DataFrame, one row per comparison.
+
+        Columns: the describing columns of :attr:`cells`, any extra columns,
+        ``estimate``, ``standard_error``, ``ci_low``, ``ci_high``, ``statistic``,
+        ``df``, ``pvalue``, and ``pvalue_<method>`` for each method in ``adjust``
+        (default Holm and Benjamini-Hochberg; see :meth:`adjusted_pvalues`).
+        """
+        ci = self.confidence_interval(confidence_level)
+        out = pd.concat([self.cells, self.extra.reset_index(drop=True)], axis=1)
+        out["estimate"] = self.estimate
+        out["standard_error"] = self.standard_error
+        out["ci_low"] = ci.low
+        out["ci_high"] = ci.high
+        out["statistic"] = self.statistic
+        out["df"] = self.df
+        out["pvalue"] = self.pvalue
+        for method in adjust:
+            out[f"pvalue_{method}"] = self.adjusted_pvalues(method)
+        return out
+
+    def to_xarray(self, confidence_level: float | None = None) -> Any:
+        """An :class:`xarray.Dataset` indexed by the describing columns."""
+        frame = self.to_frame(confidence_level)
+        ds = frame.set_index(list(self.cells.columns)).to_xarray()
+        ds.attrs.update(kind=self.kind, df=self.df, alternative=self.alternative,
+                        scale=self.scale,
+                        confidence_level=self.confidence_level if confidence_level is None
+                        else confidence_level)
+        return ds
+
+    def _label(self, i: int) -> str:
+        row = self.cells.iloc[i]
+        return ", ".join(f"{c}={row[c]}" for c in self.cells.columns)
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+    def _title(self) -> str:
+        df = "normal" if not np.isfinite(self.df) else f"df={self.df:g}"
+        side = "" if self.alternative == "two-sided" else f", alternative={self.alternative}"
+        return f"Comparison: {self.kind}, {len(self)} rows, {df}{side}"
+
+    def __repr__(self) -> str:
+        frame = self.to_frame()
+        body = frame.drop(columns=["df"]).head(20).to_string(
+            index=False, float_format=lambda x: f"{x:.6g}")
+        more = f"\n... {len(frame) - 20} more rows" if len(frame) > 20 else ""
+        return f"{self._title()}\n{body}{more}"
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame().drop(columns=["df"])
+        level = round(100 * self.confidence_level)
+        table = frame.to_html(index=False, float_format=lambda x: f"{x:.6g}", border=0)
+        return (f"<div><p><b>{self._title()}</b> &mdash; {level}% intervals</p>"
+                f"{table}</div>")

@@ -1,0 +1,643 @@
+"""Contrasts of estimates: linear and nonlinear combinations of cells, changes
+between waves, t-tests.
+
+Every function here starts from a result with cells, estimates and their full
+covariance (:class:`~nea_covid.Estimate`, or a :class:`~nea_covid.Regression`), so
+it never needs the data again:
+
+* a linear contrast ``L theta`` has covariance ``L V L'``;
+* a nonlinear one ``f(theta)`` has ``J V J'`` with ``J`` the Jacobian of ``f`` at the
+  estimate (the delta method, as R's ``svycontrast`` with an expression); on
+  replicate designs ``f`` is evaluated on every replicate's estimates instead and the
+  replicates give the variance (R's ``svycontrast`` on results with
+  ``return.replicates=TRUE``).
+
+Because the covariance comes from the design, the change between two waves of a
+panel (the same persons or PSUs in both) automatically has the paired standard error;
+``samples="independent"`` drops the covariance between the waves, which is right for
+independent cross-sections only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid.comparison import Alternative, Comparison, check_alternative
+from nea_covid.design import BaseDesign
+from nea_covid.domains import By, Missing
+from nea_covid.errors import ComparisonError, DegreesOfFreedomError, plural
+from nea_covid.replicates import svr_variance
+
+__all__ = ["compare", "contrast", "ttest"]
+
+Samples = Literal["paired", "independent"]
+Weights = Mapping[Any, float] | Sequence[float] | NDArray[np.float64]
+
+
+# ---------------------------------------------------------------------- cell names
+class CellNames:
+    """Resolve user keys to cells: a cell is named by its by-level, a tuple of its
+    levels, or its variable, whichever identifies it uniquely."""
+
+    def __init__(self, cells: pd.DataFrame) -> None:
+        self.cells = cells.reset_index(drop=True)
+        varying = [c for c in self.cells.columns
+                   if not (self.cells[c] == self.cells[c].iloc[0]).all()]
+        self.varying = varying or ["variable"]
+        self.keys: list[tuple[Any, ...]] = [
+            tuple(row) for row in self.cells[self.varying].itertuples(index=False)]
+        self.full: list[tuple[Any, ...]] = [
+            tuple(row) for row in self.cells.itertuples(index=False)]
+
+    def name(self, i: int) -> str:
+        key = self.keys[i]
+        return str(key[0]) if len(key) == 1 else "(" + ", ".join(map(str, key)) + ")"
+
+    def names(self) -> list[str]:
+        return [self.name(i) for i in range(len(self.keys))]
+
+    def _matches(self, key: Any) -> list[int]:
+        if isinstance(key, tuple):
+            hits = [i for i, k in enumerate(self.keys) if _same(k, key)]
+            return hits or [i for i, k in enumerate(self.full) if _same(k, key)]
+        return [i for i, k in enumerate(self.keys) if any(_same_value(v, key) for v in k)]
+
+    def index(self, key: Any) -> int:
+        hits = self._matches(key)
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            shown = ", ".join(repr(n) for n in self.names()[:20])
+            more = f", ... ({len(self.keys)} in all)" if len(self.keys) > 20 else ""
+            raise ComparisonError(
+                f"No cell is named {key!r}. The cells are: {shown}{more}"
+                + (f" (as tuples of {', '.join(self.varying)})" if len(self.varying) > 1
+                   else "") + "."
+            )
+        raise ComparisonError(
+            f"{key!r} names {plural(len(hits), 'cell')}: "
+            f"{', '.join(self.name(i) for i in hits[:10])}; name one cell with a tuple of "
+            f"({', '.join(self.varying)})."
+        )
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        if a == b:
+            return True
+    except (TypeError, ValueError):
+        pass
+    return str(a) == str(b)
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+
+
+class _Cells(Mapping[Any, Any]):
+    """The mapping handed to a nonlinear contrast: ``c[key]`` is a cell's value (an
+    array when evaluated on many points at once)."""
+
+    def __init__(self, names: CellNames, values: NDArray[np.float64]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._values[self._names.index(key)]
+
+    def __iter__(self) -> Any:
+        return iter(self._names.names())
+
+    def __len__(self) -> int:
+        return len(self._names.keys)
+
+
+# ---------------------------------------------------------------------- sources
+def _source(result: Any) -> tuple[pd.DataFrame, NDArray[np.float64], NDArray[np.float64],
+                                  float, Any]:
+    try:
+        cells, est, vcov, df = result.cells, result.estimate, result.vcov, result.df
+    except AttributeError:
+        raise TypeError(
+            "Contrasts and comparisons need a result with estimates and their covariance "
+            f"(nc.mean, nc.total, nc.proportion, nc.ratio, nc.glm, ...), not "
+            f"{type(result).__name__}."
+        ) from None
+    return (cells, np.asarray(est, dtype=np.float64), np.asarray(vcov, dtype=np.float64),
+            float(df), getattr(result, "_replicates", None))
+
+
+def _check_df(df: float, what: str) -> None:
+    if not df >= 1:
+        raise DegreesOfFreedomError(
+            f"The design has {df:g} degrees of freedom, too few for {what}: a t reference "
+            "distribution needs at least 1. Use a design with more PSUs (or fewer strata)."
+        )
+
+
+def quadratic_form(jac: NDArray[np.float64], vcov: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``J V J'`` over the cells ``J`` uses (unused cells may be NaN: empty domains).
+
+    A variance within rounding error of zero relative to ``|J| |V| |J|'`` (e.g. the
+    difference of two identical cells) is set to exactly zero, so that such contrasts
+    are recognised as having no variance instead of a tiny random one."""
+    used = np.any(jac != 0, axis=0)
+    j, v = jac[:, used], vcov[np.ix_(used, used)]
+    with np.errstate(invalid="ignore"):
+        out = np.asarray(j @ v @ j.T, dtype=np.float64)
+        bound = np.diag(np.abs(j) @ np.abs(v) @ np.abs(j).T)
+    noise = np.abs(np.diag(out)) <= 64 * np.finfo(np.float64).eps * bound
+    out[noise, :] = 0.0
+    out[:, noise] = 0.0
+    return out
+
+
+# ---------------------------------------------------------------------- contrast
+def contrast(
+    result: Any,
+    weights: Weights | Mapping[str, Weights] | Callable[[Mapping[Any, Any]], Any],
+    *,
+    null: float | Sequence[float] = 0.0,
+    alternative: Alternative = "two-sided",
+    confidence_level: float = 0.95,
+) -> Comparison:
+    """Linear or nonlinear combinations of the cells of an estimate, with their
+    design-based standard errors (R's ``svycontrast``).
+
+    Parameters
+    ----------
+    result : Estimate or Regression
+        Any result with cells and their covariance (estimates by domain carry the
+        covariance across domains).
+    weights : mapping, sequence, mapping of mappings, 2-D array, or callable
+        * a mapping from cell names to weights, ``{"E": 1, "H": -1}`` (cells not named
+          get weight 0); a cell is named by its by-level, by a tuple of its levels
+          (e.g. ``("2020-11", True)`` for a proportion by wave), or by its variable,
+          whichever names it uniquely;
+        * a sequence of one weight per cell, in the order of ``result.cells``;
+        * several contrasts at once: a mapping from contrast names to either of the
+          above, or a 2-D array (one row per contrast);
+        * a callable ``f(c)`` for a nonlinear contrast, where ``c[name]`` is a cell's
+          estimate; it returns a number, a sequence, or a mapping of named numbers.
+          It must use elementwise numpy operations (``np.log``, ``/``, ...): it is
+          evaluated on arrays to differentiate it numerically
+          (:func:`scipy.differentiate.jacobian`, to about 1e-12) and, on replicate
+          designs, on all replicates at once.
+    null : float or sequence, default 0
+        Value of each contrast under the null hypothesis.
+    alternative : {"two-sided", "less", "greater"}
+    confidence_level : float, default 0.95
+
+    Returns
+    -------
+    Comparison
+        One row per contrast, with t-tests on the design's degrees of freedom.
+
+    Notes
+    -----
+    Linear contrasts: ``L theta`` with covariance ``L V L'``. Nonlinear: the delta
+    method ``J V J'`` on Taylor designs; on replicate designs the contrast is
+    evaluated on each replicate and the replicates give its variance, as R's
+    ``svycontrast`` on results computed with ``return.replicates=TRUE`` (quantiles
+    carry no replicates and use the delta method).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), clusters="dnum", weights="pw",
+    ...                     fpc="fpc")
+    >>> est = nc.mean(d, ["api00", "api99"])
+    >>> ch = nc.contrast(est, {"api00": 1, "api99": -1})
+    >>> round(float(ch.estimate[0]), 2), round(float(ch.standard_error[0]), 3)
+    (37.19, 3.085)
+    >>> ratio = nc.contrast(est, lambda c: np.log(c["api00"] / c["api99"]))
+    >>> round(float(ratio.estimate[0]), 4)
+    0.0595
+    """
+    check_alternative(alternative)
+    cells, est, vcov, df, replicates = _source(result)
+    names = CellNames(cells)
+    if callable(weights):
+        labels, value, var = _nonlinear(weights, names, est, vcov, replicates)
+    else:
+        labels, matrix = _linear_matrix(weights, names)
+        used = np.any(matrix != 0, axis=0)
+        value = matrix[:, used] @ est[used]
+        var = quadratic_form(matrix, vcov)
+    _check_df(df, "a t-test")
+    return Comparison(
+        kind="contrast", cells=pd.DataFrame({"contrast": labels}), estimate=value,
+        vcov=var, df=df, null_value=np.asarray(null, dtype=np.float64),
+        alternative=alternative, confidence_level=confidence_level,
+    )
+
+
+def _one_row(weights: Any, names: CellNames) -> NDArray[np.float64]:
+    n = len(names.keys)
+    if isinstance(weights, Mapping):
+        row = np.zeros(n)
+        for key, w in weights.items():
+            row[names.index(key)] += _number(w, key)
+        return row
+    row = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if row.shape[0] != n:
+        raise ComparisonError(
+            f"The contrast has {row.shape[0]} weights, but the estimate has "
+            f"{plural(n, 'cell')} ({', '.join(names.names()[:10])}"
+            f"{', ...' if n > 10 else ''}); give one weight per cell or a mapping from "
+            "cell names to weights."
+        )
+    return row
+
+
+def _number(w: Any, key: Any) -> float:
+    try:
+        value = float(w)
+    except (TypeError, ValueError):
+        raise ComparisonError(f"The weight of {key!r} must be a number, not {w!r}.") from None
+    if not np.isfinite(value):
+        raise ComparisonError(f"The weight of {key!r} is {value}; weights must be finite.")
+    return value
+
+
+def _linear_matrix(weights: Any, names: CellNames) -> tuple[list[str], NDArray[np.float64]]:
+    if isinstance(weights, Mapping) and weights and all(
+            isinstance(v, Mapping | Sequence | np.ndarray) and not isinstance(v, str)
+            for v in weights.values()):
+        labels = [str(k) for k in weights]
+        return labels, np.vstack([_one_row(v, names) for v in weights.values()])
+    arr = None if isinstance(weights, Mapping) else np.asarray(weights, dtype=object)
+    if arr is not None and arr.ndim == 2:
+        rows = [_one_row(np.asarray(r, dtype=np.float64), names) for r in arr]
+        return [f"contrast{i + 1}" for i in range(len(rows))], np.vstack(rows)
+    if isinstance(weights, Mapping) and not weights:
+        raise ComparisonError("The contrast has no weights.")
+    return ["contrast"], _one_row(weights, names)[None, :]
+
+
+def _as_outputs(value: Any) -> tuple[list[str] | None, list[Any]]:
+    """A nonlinear contrast's return value as (names or None, list of outputs)."""
+    if isinstance(value, Mapping):
+        return [str(k) for k in value], list(value.values())
+    if isinstance(value, list | tuple):
+        return None, list(value)
+    return None, [value]
+
+
+def _evaluate(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
+              points: NDArray[np.float64]) -> tuple[list[str] | None, NDArray[np.float64]]:
+    """``function`` at ``points`` (cells first, then any batch axes): (k, batch...)."""
+    with np.errstate(all="ignore"):
+        labels, outs = _as_outputs(function(_Cells(names, points)))
+        batch = points.shape[1:]
+        try:
+            stacked = np.stack([np.broadcast_to(np.asarray(o, dtype=np.float64), batch)
+                                for o in outs])
+        except (TypeError, ValueError) as exc:
+            raise ComparisonError(
+                "A nonlinear contrast must return numbers (or a sequence or mapping of "
+                f"numbers) computed elementwise from the cells: {exc}"
+            ) from None
+    return labels, stacked
+
+
+def _nonlinear(
+    function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
+    est: NDArray[np.float64], vcov: NDArray[np.float64], replicates: Any,
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+    labels, value = _evaluate(function, names, est)
+    value = value.reshape(-1)
+    if labels is None:
+        labels = (["contrast"] if value.shape[0] == 1
+                  else [f"contrast{i + 1}" for i in range(value.shape[0])])
+    if replicates is not None:
+        _, reps = _evaluate(function, names, replicates.thetas.T)  # (k, R)
+        var = svr_variance(reps.T, value, replicates.scale, replicates.rscales,
+                           replicates.mse)
+        return labels, value, var
+    return labels, value, quadratic_form(_jacobian(function, names, est), vcov)
+
+
+def _jacobian(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
+              est: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Jacobian (k, cells) of the contrast at the estimate, by scipy's adaptive
+    finite differences with a step relative to each cell's size."""
+    from scipy.differentiate import jacobian
+
+    def f(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return _evaluate(function, names, x)[1]
+
+    x0 = np.where(np.isfinite(est), est, 0.0)
+    scale = np.where(x0 != 0, np.abs(x0), 1.0)
+    for relative in (1e-3, 1e-6):
+        with np.errstate(all="ignore"):
+            jac = np.asarray(jacobian(f, x0, initial_step=relative * scale).df)
+        jac = jac.reshape(-1, x0.shape[0])
+        # cells not involved have derivative exactly 0 (also when NaN)
+        if np.all(np.isfinite(jac)):
+            return np.where(np.abs(jac) < 1e-13 * np.abs(jac).max(initial=0.0), 0.0, jac)
+    raise ComparisonError(
+        "The nonlinear contrast could not be differentiated at the estimates (it is "
+        "undefined or not smooth there); check the function and the cells it uses."
+    )
+
+
+# ---------------------------------------------------------------------- compare
+def _levels(values: pd.Series) -> list[Any]:
+    return list(pd.unique(values))
+
+
+def _find_level(levels: list[Any], wanted: Any, along: str) -> Any:
+    for level in levels:
+        if _same_value(level, wanted):
+            return level
+    raise ComparisonError(
+        f"{along!r} has no level {wanted!r}; its levels are "
+        f"{', '.join(repr(v) for v in levels)}."
+    )
+
+
+def compare(
+    result: Any,
+    along: str,
+    base: Any = None,
+    other: Any = None,
+    *,
+    where: Mapping[str, Any] | None = None,
+    ratio: bool = False,
+    samples: Samples = "paired",
+    alternative: Alternative = "two-sided",
+    confidence_level: float = 0.95,
+) -> Comparison:
+    """Compare cells along one dimension: change between waves, difference between
+    groups, for every other domain, variable and level at once.
+
+    Parameters
+    ----------
+    result : Estimate
+        For example ``nc.proportion(d, "works_home", by=["wave", "sector"])``.
+    along : str
+        The column of ``result.cells`` to compare along: a by-variable (``"wave"``),
+        or ``"variable"`` for two variables of a wide file (``api99`` vs ``api00``).
+    base, other : level of ``along``, optional
+        Compare ``other`` with ``base``. With only ``base``, every other level is
+        compared with it; with neither, each level with the one before it (successive
+        waves).
+    ratio : bool, default False
+        Estimate ``other / base`` (null value 1, delta method or replicates) instead of
+        the difference ``other - base``.
+    samples : {"paired", "independent"}, default "paired"
+        "paired" takes the covariance between the two estimates from the design: right
+        whenever they come from one design, and necessary when the same persons or
+        PSUs are in both (a panel). "independent" ignores that covariance; use it only
+        for cross-sections drawn independently (such as RIVM's trend waves) that were
+        analysed in one long file with a design that cannot know they are independent.
+        When the waves share no PSU the two give the same standard error.
+    where : mapping, optional
+        Compare only the cells with these values, e.g. ``{"level": True}`` for the
+        share answering yes (a proportion's other level mirrors it), or
+        ``{"sector": ["care", "education"]}`` (a list keeps several values).
+    alternative : {"two-sided", "less", "greater"}
+    confidence_level : float, default 0.95
+
+    Returns
+    -------
+    Comparison
+        One row per comparison: the remaining by-columns, ``variable`` (and
+        ``level``), ``along``, ``base``, ``other``, the two estimates, the difference
+        (or ratio) with SE, CI, t statistic on the design df, p-value, and p-values
+        adjusted across all rows (Holm and Benjamini-Hochberg) in ``to_frame()``.
+
+    Examples
+    --------
+    The same schools measured in 1999 and 2000 (two "waves" of a panel):
+
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), clusters="dnum", weights="pw",
+    ...                     fpc="fpc")
+    >>> est = nc.mean(d, ["api99", "api00"])
+    >>> paired = nc.compare(est, along="variable", base="api99", other="api00")
+    >>> independent = nc.compare(est, along="variable", base="api99", other="api00",
+    ...                          samples="independent")
+    >>> round(float(paired.standard_error[0]), 3), round(float(independent.standard_error[0]), 2)
+    (3.085, 33.78)
+    """
+    check_alternative(alternative)
+    if samples not in ("paired", "independent"):
+        raise ValueError(f"`samples` must be 'paired' or 'independent', not {samples!r}.")
+    cells, est, vcov, df, replicates = _source(result)
+    if along not in cells.columns:
+        raise ComparisonError(
+            f"The estimate has no column {along!r} to compare along; its cells have "
+            f"{', '.join(map(repr, cells.columns))}."
+        )
+    cells = all_cells = cells.reset_index(drop=True)
+    if where is not None:
+        cells = _where(cells, where)
+    levels = _levels(cells[along])
+    pairs = _pairs(levels, base, other, along)
+    group_cols = [c for c in cells.columns if c != along]
+    frames = []
+    for b, o in pairs:  # pairs of waves (few), not cells
+        left = cells.loc[cells[along] == b].copy()
+        right = cells.loc[cells[along] == o].copy()
+        left["_base"], right["_other"] = left.index, right.index
+        keys = group_cols or None
+        if keys is None:
+            merged = pd.DataFrame({"_base": left["_base"].to_numpy(),
+                                   "_other": right["_other"].to_numpy()})
+        else:
+            merged = left.drop(columns=along).merge(
+                right.drop(columns=along), on=group_cols, how="outer", sort=False)
+        merged["along"], merged["base"], merged["other"] = along, b, o
+        frames.append(merged)
+    table = pd.concat(frames, ignore_index=True)
+    incomplete = table["_base"].isna() | table["_other"].isna()
+    if incomplete.all():
+        raise ComparisonError(
+            f"No cell has both {along}={pairs[0][0]!r} and {along}={pairs[0][1]!r}."
+        )
+    if incomplete.any():
+        shown = "; ".join(
+            ", ".join(f"{c}={r[c]}" for c in group_cols)
+            for _, r in table.loc[incomplete].head(5).iterrows())
+        raise ComparisonError(
+            f"{plural(int(incomplete.sum()), 'comparison')} along {along!r} lack one of "
+            f"the two cells ({shown}); estimate those domains, or subset the result's "
+            "domains before comparing."
+        )
+    ib = table["_base"].to_numpy(dtype=np.intp)
+    io = table["_other"].to_numpy(dtype=np.intp)
+    v = vcov
+    if samples == "independent":
+        v = vcov.copy()
+        v[~_same_level_matrix(all_cells[along])] = 0.0
+        replicates = None  # replicates carry the covariance: use the delta method
+    value, var = _difference_or_ratio(est, v, ib, io, ratio, replicates)
+    _check_df(df, "a t-test")
+    described = table[[*group_cols, "along", "base", "other"]].reset_index(drop=True)
+    extra = pd.DataFrame({"base_estimate": est[ib], "other_estimate": est[io]})
+    return Comparison(
+        kind="ratio" if ratio else "difference", cells=described, estimate=value, vcov=var,
+        df=df, null_value=np.asarray(1.0 if ratio else 0.0), alternative=alternative,
+        confidence_level=confidence_level, scale="ratio" if ratio else "linear",
+        extra=extra,
+    )
+
+
+def _where(cells: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
+    """The cells (keeping their positions as index) with the given column values."""
+    keep = np.ones(len(cells), dtype=bool)
+    for column, wanted in where.items():
+        if column not in cells.columns:
+            raise ComparisonError(
+                f"`where` names {column!r}, which is not a column of the cells "
+                f"({', '.join(map(repr, cells.columns))}).")
+        values = wanted if isinstance(wanted, list | tuple | set) else [wanted]
+        present = _levels(cells[column])
+        chosen = [lv for lv in present if any(_same_value(lv, v) for v in values)]
+        if not chosen:
+            raise ComparisonError(
+                f"`where` asks for {column}={wanted!r}; the cells have "
+                f"{', '.join(repr(v) for v in present)}.")
+        keep &= cells[column].isin(chosen).to_numpy()
+    return cells.loc[keep]
+
+
+def _same_level_matrix(values: pd.Series) -> NDArray[np.bool_]:
+    codes = pd.factorize(values)[0]
+    out: NDArray[np.bool_] = codes[:, None] == codes[None, :]
+    return out
+
+
+def _pairs(levels: list[Any], base: Any, other: Any, along: str) -> list[tuple[Any, Any]]:
+    if len(levels) < 2:
+        raise ComparisonError(
+            f"{along!r} has only {plural(len(levels), 'level')} "
+            f"({', '.join(map(repr, levels))}); a comparison needs two."
+        )
+    if base is None and other is None:
+        return list(itertools.pairwise(levels))
+    if base is None:
+        base = levels[0]
+    b = _find_level(levels, base, along)
+    if other is None:
+        return [(b, lv) for lv in levels if not _same_value(lv, b)]
+    o = _find_level(levels, other, along)
+    if _same_value(b, o):
+        raise ComparisonError(f"`base` and `other` are the same level ({b!r}).")
+    return [(b, o)]
+
+
+def _difference_or_ratio(
+    est: NDArray[np.float64], vcov: NDArray[np.float64], ib: NDArray[np.intp],
+    io: NDArray[np.intp], ratio: bool, replicates: Any,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    n = ib.shape[0]
+    rows = np.arange(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not ratio:
+            jac = np.zeros((n, est.shape[0]))
+            jac[rows, io] += 1.0
+            jac[rows, ib] -= 1.0
+            value = est[io] - est[ib]
+        else:
+            value = est[io] / est[ib]
+            if replicates is not None:
+                t = replicates.thetas
+                var = svr_variance(t[:, io] / t[:, ib], value, replicates.scale,
+                                   replicates.rscales, replicates.mse)
+                return value, var
+            jac = np.zeros((n, est.shape[0]))
+            jac[rows, io] += 1.0 / est[ib]
+            jac[rows, ib] -= est[io] / est[ib] ** 2
+    return value, quadratic_form(jac, vcov)
+
+
+# ---------------------------------------------------------------------- t-test
+def ttest(
+    design: BaseDesign,
+    variable: str,
+    group: str | None = None,
+    *,
+    mu: float = 0.0,
+    alternative: Alternative = "two-sided",
+    missing: Missing = "raise",
+    confidence_level: float = 0.95,
+) -> Comparison:
+    """Design-based t-test of a mean (R's ``svyttest``).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+    variable : str
+        Numeric (or 0/1) column.
+    group : str, optional
+        A column with exactly two observed levels: tests the difference of the domain
+        means (second level minus first, levels ordered as in ``nc.mean(...,
+        by=group)``). Without it, a one-sample test of ``mean == mu``.
+    mu : float, default 0
+        The mean (or difference) under the null hypothesis.
+    alternative : {"two-sided", "less", "greater"}
+    missing : {"raise", "omit"}
+        As for :func:`nea_covid.mean`.
+    confidence_level : float, default 0.95
+
+    Returns
+    -------
+    Comparison
+        One row; df is the design's degrees of freedom minus one, as R.
+
+    Notes
+    -----
+    The two-group estimate equals R's ``svyglm(variable ~ group)`` slope, and its
+    standard error the design-based SE of the difference of the two domain means.
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), clusters="dnum", weights="pw",
+    ...                     fpc="fpc")
+    >>> t = nc.ttest(d, "api00", group="awards")
+    >>> round(float(t.statistic[0]), 4), t.df, round(float(t.pvalue[0]), 4)
+    (1.4454, 13.0, 0.172)
+    """
+    from nea_covid.estimators import mean
+
+    check_alternative(alternative)
+    by: By = None if group is None else group
+    est = mean(design, variable, by=by, missing=missing)
+    df = float(design.degf - 1)
+    _check_df(df, "a t-test (it needs a design with at least 3 PSUs)")
+    if group is None:
+        matrix = np.ones((1, 1))
+        cells = pd.DataFrame({"variable": [variable], "test": ["mean"]})
+    else:
+        observed = np.flatnonzero(est.n_obs > 0)
+        if observed.shape[0] != 2:
+            levels = ", ".join(repr(v) for v in est.cells[group].iloc[observed])
+            raise ComparisonError(
+                f"A two-group t-test needs exactly two observed levels of {group!r}; it "
+                f"has {observed.shape[0]} ({levels}). Subset the design, or use "
+                "`nc.compare` on `nc.mean(..., by=...)` for more groups."
+            )
+        first, second = (est.cells[group].iloc[i] for i in observed)
+        matrix = np.zeros((1, len(est)))
+        matrix[0, observed[1]], matrix[0, observed[0]] = 1.0, -1.0
+        cells = pd.DataFrame({"variable": [variable], "group": [group],
+                              "test": [f"{second} - {first}"]})
+    used = np.flatnonzero(matrix[0])
+    value = matrix[:, used] @ est.estimate[used]
+    var = quadratic_form(matrix, est.vcov)
+    return Comparison(
+        kind="t-test", cells=cells, estimate=value, vcov=var, df=df,
+        null_value=np.asarray(mu, dtype=np.float64), alternative=alternative,
+        confidence_level=confidence_level,
+    )
