@@ -18,6 +18,7 @@ difference in proportions; logit: the log odds ratio).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -165,9 +166,19 @@ def _finite(value: object, name: str) -> float:
     return out
 
 
+def _figures(value: object, name: str) -> list[PublishedFigure]:
+    figures = [value] if isinstance(value, PublishedFigure) else value
+    if not isinstance(figures, list | tuple) or not figures or not all(
+            isinstance(f, PublishedFigure) for f in figures):
+        raise TypeError(
+            f"`{name}` must be a nc.PublishedFigure or a list of them, not "
+            f"{type(value).__name__}.")
+    return list(figures)
+
+
 def compare_published(
-    base: PublishedFigure,
-    other: PublishedFigure,
+    base: PublishedFigure | Sequence[PublishedFigure],
+    other: PublishedFigure | Sequence[PublishedFigure],
     *,
     scale: Scale = "linear",
     samples: Literal["independent", "paired"] = "independent",
@@ -179,8 +190,9 @@ def compare_published(
 
     Parameters
     ----------
-    base, other : PublishedFigure
-        The figures compared: the result estimates ``other - base``.
+    base, other : PublishedFigure, or lists of them of equal length
+        The figures compared: the result estimates ``other - base``, one row per pair
+        (with p-values adjusted across the rows in ``to_frame()``).
     scale : {"linear", "logit"}, default "linear"
         "linear": the difference in proportions (percentage points), with the
         intervals read as symmetric. "logit": the log odds ratio, with intervals read
@@ -198,10 +210,10 @@ def compare_published(
     Returns
     -------
     Comparison
-        One row, on the normal reference distribution (``df = inf``): ``estimate``,
-        ``standard_error``, interval, statistic and p-value all refer to the
-        difference (linear) or the log odds ratio (logit); ``to_frame()`` also shows
-        both figures and the difference in proportions.
+        One row per pair, on the normal reference distribution (``df = inf``):
+        ``estimate``, ``standard_error``, interval, statistic and p-value all refer to
+        the difference (linear) or the log odds ratio (logit); ``to_frame()`` also
+        shows both figures and the difference in proportions.
 
     Examples
     --------
@@ -214,9 +226,10 @@ def compare_published(
     0.043
     """
     check_alternative(alternative)
-    for fig, name in ((base, "base"), (other, "other")):
-        if not isinstance(fig, PublishedFigure):
-            raise TypeError(f"`{name}` must be a nc.PublishedFigure, not {type(fig).__name__}.")
+    a, b = _figures(base, "base"), _figures(other, "other")
+    if len(a) != len(b):
+        raise ComparisonError(
+            f"`base` has {len(a)} figures and `other` {len(b)}; compare them in pairs.")
     if scale not in ("linear", "logit"):
         raise ValueError(f"`scale` must be 'linear' or 'logit', not {scale!r}.")
     if samples == "independent":
@@ -234,15 +247,17 @@ def compare_published(
             raise ComparisonError(f"correlation must be in [-1, 1], not {rho}.")
     else:
         raise ValueError(f"`samples` must be 'independent' or 'paired', not {samples!r}.")
-    sa, sb = base.standard_error_on(scale), other.standard_error_on(scale)
-    estimate = other.on(scale) - base.on(scale)
+    sa = np.array([f.standard_error_on(scale) for f in a])  # per figure, not per row
+    sb = np.array([f.standard_error_on(scale) for f in b])
+    estimate = np.array([f.on(scale) for f in b]) - np.array([f.on(scale) for f in a])
     var = sa**2 + sb**2 - 2 * rho * sa * sb
-    cells = pd.DataFrame({"base": [base.label or "base"], "other": [other.label or "other"]})
-    extra = pd.DataFrame({"base_estimate": [float(base.estimate)],
-                          "other_estimate": [float(other.estimate)],
-                          "difference": [float(other.estimate) - float(base.estimate)]})
+    pa = np.array([float(f.estimate) for f in a])
+    pb = np.array([float(f.estimate) for f in b])
+    cells = pd.DataFrame({"base": [f.label or "base" for f in a],
+                          "other": [f.label or "other" for f in b]})
+    extra = pd.DataFrame({"base_estimate": pa, "other_estimate": pb, "difference": pb - pa})
     return Comparison(
-        kind="published", cells=cells, estimate=np.array([estimate]),
-        vcov=np.array([[var]]), df=np.inf, null_value=np.zeros(1), alternative=alternative,
-        confidence_level=confidence_level, scale=scale, extra=extra,
+        kind="published", cells=cells, estimate=estimate, vcov=np.diag(var), df=np.inf,
+        null_value=np.zeros(1), alternative=alternative, confidence_level=confidence_level,
+        scale=scale, extra=extra,
     )

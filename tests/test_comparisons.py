@@ -154,16 +154,16 @@ def test_ttest_forms() -> None:
 # ---------------------------------------------------------------------- published
 W8 = nc.PublishedFigure(0.700, ci=(0.682, 0.717), n=3134, label="wave 8")
 W9 = nc.PublishedFigure(0.674, ci=(0.656, 0.692), n=3149, label="wave 9")
-W10 = nc.PublishedFigure(0.727, ci=(0.710, 0.744), n=3107)
-W11 = nc.PublishedFigure(0.705, ci=(0.688, 0.722), n=3129)
+W6 = nc.PublishedFigure(0.727, ci=(0.710, 0.744), n=3107)
+W7 = nc.PublishedFigure(0.705, ci=(0.688, 0.722), n=3129)
 
 
 def test_rivm_flags_are_reproduced() -> None:
-    # RIVM flags 70.0% -> 67.4% as a significant decrease, 72.7% -> 70.5% not
+    # RIVM flags wave 8 -> 9 (70.0% -> 67.4%) as a significant decrease, 6 -> 7 not
     sig = nc.compare_published(W8, W9, scale="logit")
     assert sig.pvalue[0] < 0.05
     assert sig.estimate[0] < 0
-    assert nc.compare_published(W10, W11, scale="logit").pvalue[0] > 0.05
+    assert nc.compare_published(W6, W7, scale="logit").pvalue[0] > 0.05
     frame = sig.to_frame()
     assert frame["difference"].iloc[0] == pytest.approx(-0.026)
     assert list(frame["base"]) == ["wave 8"]
@@ -335,3 +335,15 @@ def test_compare_published_is_antisymmetric(p: float, q: float, n: int, m: int,
     assert ab.estimate[0] == -ba.estimate[0]
     assert ab.standard_error[0] == ba.standard_error[0]
     assert ab.pvalue[0] == pytest.approx(ba.pvalue[0], rel=1e-12)
+
+
+def test_compare_published_lists() -> None:
+    many = nc.compare_published([W6, W8], [W7, W9], scale="logit")
+    assert len(many) == 2
+    np.testing.assert_allclose(many.pvalue[1], nc.compare_published(W8, W9,
+                                                                     scale="logit").pvalue[0])
+    assert list(many.to_frame()["base"]) == ["base", "wave 8"]
+    with pytest.raises(nc.ComparisonError, match="in pairs"):
+        nc.compare_published([W6, W8], [W7])
+    with pytest.raises(TypeError, match="PublishedFigure"):
+        nc.compare_published(0.5, W7)  # type: ignore[arg-type]
