@@ -34,7 +34,8 @@ def pairs() -> tuple[pd.DataFrame, pd.DataFrame]:
     f = pd.read_csv(CSV, sep=";", dtype={"Wave": str})
     # figures with an interval touching 0% or 100% have no log odds (a clear error)
     f = f[(f["Region_code"] == "NL00") & f["Value"].notna() & (f["Sample_size"] > 0)
-          & (f["Figure_type"] == "Percentage") & (f["Lower_limit"] > 0) & (f["Upper_limit"] < 100)].assign(wave=lambda x: x["Wave"].astype(int))
+          & (f["Figure_type"] == "Percentage") & (f["Lower_limit"] > 0) & (f["Upper_limit"] < 100)]
+    f = f.assign(wave=f["Wave"].astype(int))
     key = ["Subgroup_category", "Subgroup", "Indicator_category", "Indicator"]
     f = f.sort_values([*key, "wave"])
     prev = f.groupby(key).shift(1)
