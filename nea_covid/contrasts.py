@@ -166,6 +166,7 @@ def contrast(
     null: float | Sequence[float] = 0.0,
     alternative: Alternative = "two-sided",
     confidence_level: float = 0.95,
+    method: Literal["replicates", "delta"] = "replicates",
 ) -> Comparison:
     """Linear or nonlinear combinations of the cells of an estimate, with their
     design-based standard errors (R's ``svycontrast``).
@@ -193,6 +194,12 @@ def contrast(
         Value of each contrast under the null hypothesis.
     alternative : {"two-sided", "less", "greater"}
     confidence_level : float, default 0.95
+    method : {"replicates", "delta"}, default "replicates"
+        Variance of a nonlinear contrast on a replicate design: from the contrast
+        evaluated on every replicate (R's ``svycontrast`` on results with
+        ``return.replicates=TRUE``), or by the delta method from the covariance (R's
+        ``svycontrast`` without replicates). Taylor designs always use the delta
+        method; linear contrasts are the same either way.
 
     Returns
     -------
@@ -222,7 +229,11 @@ def contrast(
     0.0595
     """
     check_alternative(alternative)
+    if method not in ("replicates", "delta"):
+        raise ValueError(f"`method` must be 'replicates' or 'delta', not {method!r}.")
     cells, est, vcov, df, replicates = _source(result)
+    if method == "delta":
+        replicates = None
     names = CellNames(cells)
     if callable(weights):
         labels, value, var = _nonlinear(weights, names, est, vcov, replicates)

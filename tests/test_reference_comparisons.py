@@ -1,0 +1,154 @@
+"""Contrasts, wave-over-wave changes and t-tests against R's survey package
+(``tests/reference/comparisons.R``: svycontrast, svyby(covmat=TRUE), svyttest)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from reference_data import close, design_from, fixture, load
+
+import nea_covid as nc
+
+FIX = fixture("comparisons")
+
+
+def build(name: str) -> tuple[Any, pd.DataFrame]:
+    spec = FIX["designs"][name]
+    if spec["kind"] == "taylor":
+        return design_from(spec)
+    if spec["kind"] == "conversion":
+        d, data = design_from(spec["source"])
+        return d.to_replicate(spec["method"], rho=spec["rho"]), data
+    data = load(spec["data"])
+    rd = nc.ReplicateDesign(
+        data, weights=spec["weights"], replicate_weights=spec["replicate_weights"],
+        method=spec["method"], scale=spec["scale"], rscales=spec["rscales"],
+        mse=spec["mse"], combined_weights=spec["combined_weights"], rho=spec["rho"])
+    return rd, data
+
+
+def estimate(d: Any, spec: dict[str, Any]) -> nc.Estimate:
+    kwargs = {"by": spec.get("by"), "missing": spec.get("missing", "raise")}
+    if spec["estimator"] == "ratio":
+        return nc.ratio(d, spec["variables"], spec["denominator"], **kwargs)
+    fn = {"mean": nc.mean, "total": nc.total, "proportion": nc.proportion}[spec["estimator"]]
+    return fn(d, spec["variables"], **kwargs)  # type: ignore[operator]
+
+
+def position(est: nc.Estimate, cell: dict[str, Any]) -> int:
+    """The row of ``est.cells`` a fixture cell describes (values compared as text)."""
+    frame = est.cells.astype(str)
+    mask = np.ones(len(frame), dtype=bool)
+    wanted = dict(cell["by"])
+    if cell.get("variable") is not None:
+        wanted["variable"] = cell["variable"]
+    if cell.get("level") is not None:
+        wanted["level"] = cell["level"]
+    for column, value in wanted.items():
+        mask &= (frame[column] == str(value)).to_numpy()
+    (hit,) = np.flatnonzero(mask)
+    return int(hit)
+
+
+@pytest.mark.parametrize("case", FIX["contrasts"], ids=lambda c: c["id"])
+def test_contrast(case: dict[str, Any]) -> None:
+    d, _ = build(case["design"])
+    est = estimate(d, case["estimate"])
+    specs = case["contrast"] if isinstance(case["contrast"], list) else [case["contrast"]]
+    result = case["result"]
+    if specs[0]["kind"] == "linear":
+        # weights by position, and the same contrast with the cells named
+        weights = {}
+        for spec in specs:
+            row = np.zeros(len(est))
+            for term in spec["terms"]:
+                row[position(est, term["cell"])] += term["weight"]
+            weights[spec["name"]] = row
+        ours = nc.contrast(est, weights)
+    else:
+        expressions = [spec["python"] for spec in specs]
+        source = "lambda c: {" + ", ".join(
+            f"{spec['name']!r}: {expr}" for spec, expr in zip(specs, expressions,
+                                                               strict=True)) + "}"
+        function = eval(source, {"np": np})
+        method = "replicates" if case["per_replicate"] else "delta"
+        ours = nc.contrast(est, function, method=method)
+    assert list(ours.cells["contrast"]) == [s["name"] for s in specs]
+    assert ours.df == case["df"]
+    close(ours.estimate, result["estimate"])
+    close(ours.standard_error, result["se"])
+    expected = np.asarray(result["vcov"], dtype=float)
+    close(ours.vcov, expected, scale=float(np.max(np.abs(np.diag(expected)))))
+
+
+def _row(ch: nc.Comparison, cell: dict[str, Any]) -> int:
+    frame = ch.cells.astype(str)
+    mask = np.ones(len(frame), dtype=bool)
+    wanted = dict(cell["by"])
+    for key in ("variable", "level"):
+        if cell.get(key) is not None:
+            wanted[key] = cell[key]
+    for column, value in wanted.items():
+        mask &= (frame[column] == str(value)).to_numpy()
+    (hit,) = np.flatnonzero(mask)
+    return int(hit)
+
+
+@pytest.mark.parametrize("case", FIX["changes"], ids=lambda c: c["id"])
+def test_change(case: dict[str, Any]) -> None:
+    d, _ = build(case["design"])
+    by = case["by"]
+    if case["format"] == "long":
+        by = [*(by or []), "wave"]
+    est = estimate(d, {"estimator": case["estimator"], "variables": case["variables"],
+                       "by": by})
+    ch = nc.compare(est, along=case["along"], base=case["base"], other=case["other"],
+                    samples=case["samples"])
+    assert len(ch) == len(case["cells"])
+    rows = [_row(ch, cell) for cell in case["cells"]]
+    assert ch.df == case["df"]
+    close(ch.estimate[rows], case["estimate"])
+    close(ch.standard_error[rows], case["se"])
+    for i in rows:  # the t-test on the design's degrees of freedom
+        if ch.standard_error[i] > 0:
+            p = 2 * nc.comparison.stats.t(case["df"]).sf(abs(ch.estimate[i] /
+                                                           ch.standard_error[i]))
+            assert ch.pvalue[i] == pytest.approx(p, rel=1e-12)
+
+
+def test_the_quoted_figures() -> None:
+    """The issue's apiclus1 numbers: change 37.19, paired SE 3.085, independent 33.78."""
+    quoted = FIX["quoted_figures"]
+    d, _ = build(quoted["design"])
+    est = nc.mean(d, ["api99", "api00"])
+    paired = nc.compare(est, "variable", "api99", "api00")
+    independent = nc.compare(est, "variable", "api99", "api00", samples="independent")
+    close(paired.estimate, [quoted["change"]])
+    close(paired.standard_error, [quoted["se_paired"]])
+    close(independent.standard_error, [quoted["se_independent"]])
+    assert round(float(paired.standard_error[0]), 3) == quoted["quoted"]["se_paired"]
+
+
+@pytest.mark.parametrize("case", FIX["ttests"], ids=lambda c: c["id"])
+def test_ttest(case: dict[str, Any]) -> None:
+    d, data = build(case["design"])
+    if case.get("subset"):
+        sub = case["subset"]
+        d = d.subset(data[sub["column"]] == sub["value"])
+    mu = case["mu"] or 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = nc.ttest(d, case["variable"], group=case["group"], mu=mu)
+    if case["group"]:
+        assert t.cells["test"].iloc[0] == " - ".join(case["group_levels"][::-1])
+    assert t.df == case["df"]
+    close(t.estimate - mu, [case["estimate"]])
+    close(t.statistic, [case["statistic"]])
+    close(t.pvalue, [case["pvalue"]])
+    ci = t.confidence_interval()
+    close(ci.low - mu, [case["ci_low"]])
+    close(ci.high - mu, [case["ci_high"]])
