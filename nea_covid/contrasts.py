@@ -142,16 +142,23 @@ def _check_df(df: float, what: str) -> None:
 
 
 def quadratic_form(jac: NDArray[np.float64], vcov: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``J V J'`` over the cells ``J`` uses (unused cells may be NaN: empty domains).
+    """``J V J'`` over the cells ``J`` uses (unused cells may be NaN: empty domains),
+    with ``J`` as a sparse matrix (differences touch two cells each).
 
     A variance within rounding error of zero relative to ``|J| |V| |J|'`` (e.g. the
     difference of two identical cells) is set to exactly zero, so that such contrasts
     are recognised as having no variance instead of a tiny random one."""
+    import scipy.sparse as sp
+
     used = np.any(jac != 0, axis=0)
-    j, v = jac[:, used], vcov[np.ix_(used, used)]
+    j = sp.csr_matrix(jac[:, used])
+    v = vcov[np.ix_(used, used)]
     with np.errstate(invalid="ignore"):
-        out = np.asarray(j @ v @ j.T, dtype=np.float64)
-        bound = np.diag(np.abs(j) @ np.abs(v) @ np.abs(j).T)
+        jv = np.asarray(j @ v)
+        out = np.asarray(j @ jv.T, dtype=np.float64).T
+        absj = abs(j)
+        bound = np.asarray(absj.multiply(np.asarray(absj @ np.abs(v))).sum(axis=1)).ravel()
+    out = (out + out.T) / 2
     noise = np.abs(np.diag(out)) <= 64 * np.finfo(np.float64).eps * bound
     out[noise, :] = 0.0
     out[:, noise] = 0.0
