@@ -19,7 +19,7 @@ from scipy import stats
 from nea_covid.errors import ZeroVarianceWarning, plural
 from nea_covid.results import ConfidenceInterval
 
-__all__ = ["Alternative", "Comparison"]
+__all__ = ["Alternative", "Comparison", "JointTest"]
 
 Alternative = Literal["two-sided", "less", "greater"]
 _ALTERNATIVES = ("two-sided", "less", "greater")
@@ -173,6 +173,59 @@ class Comparison:
                 ) from None
         return out
 
+    def joint_test(self, method: Literal["Wald", "adjWald", "Chisq"] = "Wald", *,
+                   df: float | None = None) -> JointTest:
+        """One Wald test that every row equals its null value (e.g. "no change in any
+        sector"), from the rows' joint covariance.
+
+        Parameters
+        ----------
+        method : {"Wald", "adjWald", "Chisq"}, default "Wald"
+            "Wald": ``F = X^2 / k`` on ``(k, df)`` degrees of freedom, as R's
+            ``regTermTest(method="Wald")``; "adjWald": the adjusted Wald test
+            ``F = X^2 (df - k + 1) / (k df)`` on ``(k, df - k + 1)``, as Stata's ``test``
+            after ``svy``; "Chisq": ``X^2`` on ``k`` degrees of freedom. ``X^2 = d' V^- d``
+            with ``d = estimate - null_value``.
+        df : float, optional
+            Denominator degrees of freedom instead of :attr:`df` (e.g. a regression's
+            residual df: R's ``regTermTest`` on ``svyglm(y ~ group)`` uses the design
+            df minus the number of groups plus one).
+
+        Notes
+        -----
+        Rows that are linear combinations of others (e.g. both levels of a yes/no
+        proportion) add nothing: ``k`` is the rank of their covariance and ``V^-`` its
+        pseudo-inverse, where R's ``solve`` would stop.
+        """
+        if method not in ("Wald", "adjWald", "Chisq"):
+            raise ValueError(f"`method` must be 'Wald', 'adjWald' or 'Chisq', not {method!r}.")
+        from nea_covid.errors import DegreesOfFreedomError
+
+        d = self.estimate - self.null_value
+        if not (np.all(np.isfinite(d)) and np.all(np.isfinite(self.vcov))):
+            raise ValueError("The joint test needs finite estimates and covariances in every row.")
+        eig = np.linalg.eigvalsh(self.vcov) if len(self) else np.zeros(0)
+        k = int(np.sum(eig > 1e-10 * max(float(eig.max(initial=0.0)), 0.0))) if eig.size else 0
+        if k == 0:
+            warnings.warn("The rows have zero variance; the joint test is NaN.",
+                          ZeroVarianceWarning, stacklevel=2)
+            return JointTest(method, float("nan"), 0, self.df, float("nan"), float("nan"))
+        chisq = float(d @ np.linalg.pinv(self.vcov, rcond=1e-10, hermitian=True) @ d)
+        df = self.df if df is None else float(df)
+        if method == "Chisq" or not np.isfinite(df):
+            return JointTest("Chisq", chisq, k, float("inf"), chisq,
+                             float(stats.chi2(k).sf(chisq)))
+        if method == "Wald":
+            f, ddf = chisq / k, df
+        else:
+            ddf = df - k + 1
+            if ddf < 1:
+                raise DegreesOfFreedomError(
+                    f"The adjusted Wald test of {k} rows needs more than {k - 1} design "
+                    f"degrees of freedom; the design has {df:g}. Use method='Wald'.")
+            f = chisq * ddf / (k * df)
+        return JointTest(method, f, k, ddf, chisq, float(stats.f(k, ddf).sf(f)))
+
     # ------------------------------------------------------------------ output
     def to_frame(self, confidence_level: float | None = None,
                  adjust: tuple[str, ...] = ("holm", "bh")) -> pd.DataFrame:
@@ -231,3 +284,34 @@ class Comparison:
         table = frame.to_html(index=False, float_format=lambda x: f"{x:.6g}", border=0)
         return (f"<div><p><b>{self._title()}</b> &mdash; {level}% intervals</p>"
                 f"{table}</div>")
+
+
+@dataclass(frozen=True)
+class JointTest:
+    """A joint Wald test of several comparisons (:meth:`Comparison.joint_test`).
+
+    Attributes
+    ----------
+    method : str
+        "Wald", "adjWald" or "Chisq".
+    statistic : float
+        The F statistic (``X^2`` for "Chisq").
+    ndf, ddf : float
+        Numerator and denominator degrees of freedom (``ddf`` infinite for "Chisq").
+    chisq : float
+        The Wald ``X^2 = d' V^- d``.
+    pvalue : float
+    """
+
+    method: str
+    statistic: float
+    ndf: float
+    ddf: float
+    chisq: float
+    pvalue: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: method, statistic, ndf, ddf, chisq, pvalue."""
+        return pd.DataFrame([{"method": self.method, "statistic": self.statistic,
+                              "ndf": self.ndf, "ddf": self.ddf, "chisq": self.chisq,
+                              "pvalue": self.pvalue}])

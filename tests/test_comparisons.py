@@ -347,3 +347,26 @@ def test_compare_published_lists() -> None:
         nc.compare_published([W6, W8], [W7])
     with pytest.raises(TypeError, match="PublishedFigure"):
         nc.compare_published(0.5, W7)  # type: ignore[arg-type]
+
+
+def test_joint_test_forms() -> None:
+    est = nc.mean(D, "api00", by="stype")
+    ch = nc.compare(est, "stype", base="E")
+    wald, adj, chi = ch.joint_test(), ch.joint_test("adjWald"), ch.joint_test("Chisq")
+    assert wald.chisq == pytest.approx(adj.chisq)
+    assert chi.statistic == pytest.approx(wald.statistic * 2)
+    assert (adj.ndf, adj.ddf) == (2, ch.df - 1)
+    assert list(wald.to_frame().columns) == ["method", "statistic", "ndf", "ddf", "chisq",
+                                             "pvalue"]
+    # both levels of a yes/no proportion: rank 2, not 4
+    p = nc.compare(nc.proportion(D, "awards", by="stype"), "stype", base="E")
+    assert p.joint_test().ndf == 2
+    with pytest.raises(ValueError, match="method"):
+        ch.joint_test("LRT")  # type: ignore[arg-type]
+    two = CLUS1[CLUS1["dnum"].isin(CLUS1["dnum"].unique()[:2])]
+    d2 = nc.SurveyDesign(two, clusters="dnum", weights="pw")
+    small = nc.compare(nc.mean(d2, "api00", by="stype"), "stype", base="E")
+    assert len(small) == 2
+    assert small.joint_test().ndf == 1  # two PSUs: a covariance of rank 1
+    with pytest.raises(nc.DegreesOfFreedomError, match="adjusted Wald"):
+        ch.joint_test("adjWald", df=1)

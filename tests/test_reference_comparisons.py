@@ -152,3 +152,18 @@ def test_ttest(case: dict[str, Any]) -> None:
     ci = t.confidence_interval()
     close(ci.low - mu, [case["ci_low"]])
     close(ci.high - mu, [case["ci_high"]])
+
+
+@pytest.mark.parametrize("case", FIX["joint_tests"], ids=lambda c: c["id"])
+def test_joint_wald_test(case: dict[str, Any]) -> None:
+    """regTermTest(svyglm(api00 ~ stype), ~stype): the same two differences of domain
+    means, tested jointly on the model's residual df."""
+    d, _ = build(case["design"])
+    ch = nc.compare(nc.mean(d, case["variable"], by=case["by"]), case["by"],
+                    base=case["base"])
+    assert ch.df - 2 == case["ddf"]  # svyglm df.residual: design df + 1 - 3
+    test = ch.joint_test("Wald", df=case["ddf"])
+    assert test.ndf == case["ndf"]
+    close(test.statistic, case["statistic"])
+    close(test.chisq, case["chisq"])
+    close(test.pvalue, case["pvalue"])

@@ -798,10 +798,29 @@ stopifnot(!anyDuplicated(vapply(ttests, `[[`, "", "id")))
 
 
 # ---------------------------------------------------------------------------
+# Joint Wald tests: regTermTest on svyglm(api00 ~ stype). Its two coefficients
+# are the differences H - E and M - E of the domain means, with the same
+# covariance, so the Python side compares nc.compare(nc.mean(..., by="stype"),
+# base="E") with joint_test(df = df.residual).
+# ---------------------------------------------------------------------------
+
+case_joint <- function(id, design) {
+  call <- sprintf("regTermTest(svyglm(api00 ~ stype, %s), ~stype, method = \"Wald\")", design)
+  rt <- run(call)
+  list(id = id, design = design, variable = "api00", by = "stype", base = "E",
+       statistic = unname(as.numeric(rt$Ftest)), ndf = unname(as.numeric(rt$df)),
+       ddf = unname(as.numeric(rt$ddf)), chisq = unname(as.numeric(rt$Ftest) * rt$df),
+       pvalue = unname(as.numeric(rt$p)), r_call = call)
+}
+joint_tests <- lapply(c("clus1", "strat", "clus1_jk1", "strat_boot"),
+                      function(p) case_joint(paste0(p, "_stype"), p))
+
+
+# ---------------------------------------------------------------------------
 # Write the fixture
 # ---------------------------------------------------------------------------
 
 write_fixture("tests/reference/comparisons.R",
               list(designs = designs, quoted_figures = quoted_figures, contrasts = contrasts,
-                   changes = changes, ttests = ttests),
+                   changes = changes, ttests = ttests, joint_tests = joint_tests),
               FIXTURE)
