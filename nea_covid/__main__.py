@@ -16,7 +16,7 @@ import pandas as pd
 import nea_covid as nc
 
 
-def _show(title: str, est: nc.Estimate) -> None:
+def _show(title: str, est: nc.Estimate | nc.Comparison) -> None:
     frame = est.to_frame()
     print(f"\n== {title}")
     print(frame.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
@@ -43,6 +43,20 @@ def reproduce() -> int:
           nc.mean(clus2, "api00"))
     _show("High cholesterol by race, NHANES (missing values omitted)",
           nc.mean(nhanes, "HI_CHOL", by="race", missing="omit"))
+    clus1 = nc.SurveyDesign(nc.datasets.load_api("clus1"), clusters="dnum", weights="pw",
+                            fpc="fpc")
+    scores = nc.mean(clus1, ["api99", "api00"], by="stype")
+    _show("Change in API 1999 -> 2000 per school type, the same schools in both years "
+          "(paired)", nc.compare(scores, along="variable", base="api99", other="api00"))
+    _show("The same change treated as independent samples (wrong for a panel)",
+          nc.compare(scores, along="variable", base="api99", other="api00",
+                     samples="independent"))
+    _show("RIVM trend survey, works from home: wave 8 -> 9 from the published figures "
+          "(logit scale)",
+          nc.compare_published(nc.PublishedFigure(0.700, ci=(0.682, 0.717), n=3134,
+                                                  label="wave 8"),
+                               nc.PublishedFigure(0.674, ci=(0.656, 0.692), n=3149,
+                                                  label="wave 9"), scale="logit"))
     return 0
 
 
