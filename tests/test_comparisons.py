@@ -370,3 +370,18 @@ def test_joint_test_forms() -> None:
     assert small.joint_test().ndf == 1  # two PSUs: a covariance of rank 1
     with pytest.raises(nc.DegreesOfFreedomError, match="adjusted Wald"):
         ch.joint_test("adjWald", df=1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.01, 100))
+def test_changes_ignore_weight_scale_and_row_order(seed: int, factor: float) -> None:
+    rng = np.random.default_rng(seed)
+    data = long_panel().assign(pw=lambda f: f["pw"] * rng.uniform(0.5, 2, len(f)))
+    base = nc.compare(nc.mean(nc.SurveyDesign(data, clusters="dnum", weights="pw"), "api",
+                              by=["stype", "wave"]), "wave", samples="paired")
+    scaled = data.assign(pw=data["pw"] * factor).iloc[rng.permutation(len(data))]
+    other = nc.compare(nc.mean(nc.SurveyDesign(scaled, clusters="dnum", weights="pw"),
+                               "api", by=["stype", "wave"]), "wave", samples="paired")
+    np.testing.assert_allclose(other.estimate, base.estimate, rtol=1e-10)
+    np.testing.assert_allclose(other.standard_error, base.standard_error, rtol=1e-9)
+    np.testing.assert_allclose(other.pvalue, base.pvalue, rtol=1e-7, atol=1e-300)
