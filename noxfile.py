@@ -44,7 +44,7 @@ def typecheck(session: nox.Session) -> None:
 
 # R reference scripts, run from the repository root; they share tests/reference/helpers.R.
 R_SCRIPTS = ["core.R", "hadamard.R", "replicates.R", "calibration.R", "comparisons.R",
-             "chisq.R"]
+             "chisq.R", "glm.R"]
 
 
 @nox.session(python=False)

@@ -210,33 +210,44 @@ def _logit_irls(
     iteration (which R's working weights, hence ``naive.cov``, are computed from).
     The first iteration starts from R's per-row ``mustart = (W y + 0.5) / (W + 1)``;
     after it the fitted mean is constant within a cell, so every later iteration is
-    a Newton step computed from per-cell sums.
+    a Newton step computed from per-cell sums. The iterations and R's convergence
+    rule are :func:`nea_covid.glm.glm_iterations`'s, with every (cell, column) a fit.
     """
+    from nea_covid.glm import glm_iterations
+
     w_yes = prep.cell_sums(big_w[:, None] * y)
     w_all = prep.cell_sums(big_w)[:, None]
     w_no = w_all - w_yes
+    shape = w_yes.shape
     mu_i = (big_w[:, None] * y + 0.5) / (big_w[:, None] + 1)
     eta_i = special.logit(mu_i)
     var_i = mu_i * (1 - mu_i)
     wt_i = big_w[:, None] * var_i
     with np.errstate(divide="ignore", invalid="ignore"):
-        dev_old = prep.cell_sums(-2 * big_w[:, None] * (y * np.log(mu_i)
-                                                        + (1 - y) * np.log1p(-mu_i)))
-        beta = prep.cell_sums(wt_i * (eta_i + (y - mu_i) / var_i)) / prep.cell_sums(wt_i)
-        mu_prev = np.full(beta.shape, np.nan)  # per-row in the first iteration
-        done = np.zeros(beta.shape, dtype=bool)
-        for _ in range(max_iter):  # IRLS iterations, all cells at once
-            mu = special.expit(beta)
-            dev = -2 * (w_yes * np.log(mu) + w_no * np.log1p(-mu))
-            converged = np.abs(dev - dev_old) / (np.abs(dev) + 0.1) < epsilon
-            done |= converged | ~np.isfinite(dev)
-            if done.all():
-                break
-            step = (w_yes / w_all - mu) / (mu * (1 - mu))
-            mu_prev = np.where(done, mu_prev, mu)
-            beta = np.where(done, beta, beta + step)
-            dev_old = np.where(done, dev_old, dev)
-    return beta, mu_prev
+        dev_start = prep.cell_sums(-2 * big_w[:, None] * (y * np.log(mu_i)
+                                                          + (1 - y) * np.log1p(-mu_i)))
+        first = (prep.cell_sums(wt_i * (eta_i + (y - mu_i) / var_i))
+                 / prep.cell_sums(wt_i)).ravel()
+        share = (w_yes / w_all).ravel()
+    yes, no = w_yes.ravel(), w_no.ravel()
+    beta = np.full(first.shape, np.nan)
+    mu_prev = np.full(first.shape, np.nan)  # per-row in the first iteration
+
+    def step(iteration: int, active: NDArray[np.intp]) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if iteration == 1:
+                beta[active] = first[active]
+            else:
+                mu = special.expit(beta[active])
+                mu_prev[active] = mu
+                beta[active] += (share[active] - mu) / (mu * (1 - mu))
+            mu = special.expit(beta[active])
+            dev: NDArray[np.float64] = -2 * (yes[active] * np.log(mu)
+                                             + no[active] * np.log1p(-mu))
+        return dev
+
+    glm_iterations(step, dev_start.ravel(), epsilon=epsilon, max_iter=max_iter)
+    return beta.reshape(shape), mu_prev.reshape(shape)
 
 
 def attach_likelihood_interval(

@@ -167,3 +167,13 @@ def test_joint_wald_test(case: dict[str, Any]) -> None:
     close(test.statistic, case["statistic"])
     close(test.chisq, case["chisq"])
     close(test.pvalue, case["pvalue"])
+
+
+@pytest.mark.parametrize("case", FIX["joint_tests"], ids=lambda c: c["id"])
+def test_regression_term_test(case: dict[str, Any]) -> None:
+    """The same regTermTest, from nc.glm's Regression.term_test."""
+    d, _ = build(case["design"])
+    test = nc.glm(d, f"{case['variable']} ~ {case['by']}").term_test(case["by"])
+    assert (test.ndf, test.ddf) == (case["ndf"], case["ddf"])
+    close(test.statistic, case["statistic"])
+    close(test.pvalue, case["pvalue"])
