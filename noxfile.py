@@ -79,9 +79,12 @@ def _with_suffix(path: str, suffix: str) -> str:
 def bench(session: nox.Session) -> None:
     """Benchmarks against a numpy lower bound, and R survey / svy where installed:
     ``bench_core.py``, then ``bench_replicates.py`` (replicate weights, bootstrap
-    conversion, raking), both with the session's arguments (``--json out.json`` writes
-    ``out.json`` and ``out_replicates.json``)."""
+    conversion, raking), then ``bench_tests.py`` (comparisons, tests and models), all
+    with the session's arguments (``--json out.json`` writes ``out.json``,
+    ``out_replicates.json`` and ``out_tests.json``)."""
     session.run("python", "-m", "pip", "install", "-e", ".[bench]", "-q")
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
     session.run("python", "benchmarks/bench_replicates.py",
                 *_json_renamed(list(session.posargs), "replicates"))
+    session.run("python", "benchmarks/bench_tests.py",
+                *_json_renamed(list(session.posargs), "tests"))

@@ -433,7 +433,7 @@ def parse_r_results(lines: list[str]) -> tuple[dict[str, float], dict[str, Resul
         times[task] = float(elapsed)
         if est:
             results[task] = Result(np.array(est.split(","), dtype=np.float64),
-                                   np.array(se.split(","), dtype=np.float64))
+                                   np.array(se.split(",") if se else [], dtype=np.float64))
     return times, results
 
 

@@ -1,4 +1,4 @@
-# Shared by bench_core.R and bench_replicates.R: timing and the tab-separated record
+# Shared by bench_core.R, bench_replicates.R and bench_tests.R: timing and the tab-separated record
 # each task writes (task, seconds, estimates, SEs) for the Python side to read.
 
 fmt <- function(x) paste(formatC(as.numeric(x), digits = 17, format = "g"), collapse = ",")
