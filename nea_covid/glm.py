@@ -39,6 +39,7 @@ import pandas as pd
 import patsy  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from scipy import linalg, stats
+from scipy.linalg import lapack
 
 from nea_covid.design import BaseDesign, SurveyDesign
 from nea_covid.errors import (
@@ -85,7 +86,9 @@ class _Family:
     def linkinv(self, eta: NDArray[np.float64]) -> NDArray[np.float64]:
         raise NotImplementedError
 
-    def mu_eta(self, eta: NDArray[np.float64]) -> NDArray[np.float64]:
+    def mu_eta(self, eta: NDArray[np.float64],
+               mu: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """d mu / d eta (``mu``, when given, may be used instead of recomputing it)."""
         raise NotImplementedError
 
     def variance(self, mu: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -109,7 +112,8 @@ class _Gaussian(_Family):
     def linkinv(self, eta: NDArray[np.float64]) -> NDArray[np.float64]:
         return eta
 
-    def mu_eta(self, eta: NDArray[np.float64]) -> NDArray[np.float64]:
+    def mu_eta(self, eta: NDArray[np.float64],
+               mu: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
         return np.ones_like(eta)
 
     def variance(self, mu: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -146,7 +150,12 @@ class _Logit(_Family):
         np.divide(tmp, denominator, out=tmp)
         return np.asarray(tmp, dtype=np.float64)
 
-    def mu_eta(self, eta: NDArray[np.float64]) -> NDArray[np.float64]:
+    def mu_eta(self, eta: NDArray[np.float64],
+               mu: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        if mu is not None and eta.size and np.abs(eta).max() <= 10:
+            # e / (1 + e)^2 = mu (1 - mu) without a second exp: equal to rounding while
+            # 1 - mu keeps its digits (|eta| <= 10: relative error below 1e-11)
+            return np.asarray(mu * (1 - mu), dtype=np.float64)
         e = np.exp(np.clip(eta, -_THRESH, _THRESH))
         opexp = 1 + e
         out = np.where(np.abs(eta) > _THRESH, _EPS, e / (opexp * opexp))
@@ -668,9 +677,9 @@ class _FullFit:
     iterations: int
 
 
-def _check_aliasing(r_factor: NDArray[np.float64], a: NDArray[np.float64],
+def _check_aliasing(r_factor: NDArray[np.float64], norms: NDArray[np.float64],
                     terms: list[str]) -> None:
-    norms = np.sqrt(np.einsum("ij,ij->j", a, a))
+    """Refuse columns whose QR diagonal is negligible against the column's norm."""
     aliased = np.abs(np.diag(r_factor)) <= ALIAS_TOLERANCE * norms
     if aliased.any():
         names = [terms[j] for j in np.flatnonzero(aliased)]
@@ -687,12 +696,20 @@ def _weighted_solve(x: NDArray[np.float64], sw: NDArray[np.float64], z: NDArray[
                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Least squares of ``sw z`` on ``sw X`` by Householder QR (as R's ``Cdqrls``):
     the coefficients and R. With ``terms``, first refuse aliased columns."""
-    a = x * sw[:, None]
-    q, r_any = linalg.qr(a, mode="economic", check_finite=False)
-    r = np.asarray(r_any, dtype=np.float64)
+    p = x.shape[1]
+    # one Householder QR of [sqrt(W) X | sqrt(W) z]: its last column holds Q' sqrt(W) z,
+    # so Q itself is never formed
+    a = np.empty((x.shape[0], p + 1), order="F")  # LAPACK's layout: no copy
+    np.multiply(x, sw[:, None], out=a[:, :p])
+    np.multiply(z, sw, out=a[:, p])
+    qr, _, _, info = lapack.dgeqrf(a, overwrite_a=True)
+    if info != 0:  # pragma: no cover - LAPACK argument errors only
+        raise DesignError(f"The least-squares step failed (LAPACK dgeqrf info={info}).")
+    r_aug = np.triu(qr[: p + 1, : p + 1])
+    r = np.ascontiguousarray(r_aug[:p, :p], dtype=np.float64)
     if terms is not None:
-        _check_aliasing(r, a, terms)
-    beta = linalg.solve_triangular(r, q.T @ (z * sw), check_finite=False)
+        _check_aliasing(r, np.sqrt(np.einsum("ij,ij,i->j", x, x, sw * sw)), terms)
+    beta = linalg.solve_triangular(r, r_aug[:p, p], check_finite=False)
     return np.asarray(beta, dtype=np.float64), r
 
 
@@ -720,7 +737,7 @@ def _fit_full(model: _Model, w: NDArray[np.float64], family: _Family) -> _FullFi
 
     def step(iteration: int, active: NDArray[np.intp]) -> NDArray[np.float64]:
         eta, mu = state["eta"], state["mu"]
-        mu_eta = family.mu_eta(eta)
+        mu_eta = family.mu_eta(eta, mu)
         z = eta + (y - mu) / mu_eta
         sw = np.sqrt(w * mu_eta**2 / family.variance(mu))
         beta, r = _weighted_solve(x, sw, z, model.terms if iteration == 1 else None)
