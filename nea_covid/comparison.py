@@ -16,7 +16,12 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from nea_covid.errors import ZeroVarianceWarning, plural
+from nea_covid.errors import (
+    ComparisonError,
+    DegreesOfFreedomError,
+    ZeroVarianceWarning,
+    plural,
+)
 from nea_covid.results import ConfidenceInterval
 
 __all__ = ["Alternative", "Comparison", "JointTest"]
@@ -31,10 +36,23 @@ ADJUSTMENTS = {"holm": "holm", "bh": "fdr_bh", "bonferroni": "bonferroni", "by":
 
 def check_alternative(alternative: str) -> None:
     if alternative not in _ALTERNATIVES:
-        raise ValueError(
+        raise ComparisonError(
             f"`alternative` must be one of {', '.join(map(repr, _ALTERNATIVES))}, "
             f"not {alternative!r}."
         )
+
+
+def check_level(level: Any) -> float:
+    """A confidence level in (0, 1)."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise ComparisonError(f"confidence_level must be a number in (0, 1), not {level!r}."
+                              ) from None
+    if not 0 < value < 1:
+        hint = " (write 0.95, not 95)" if 1 < value < 100 else ""
+        raise ComparisonError(f"confidence_level must be in (0, 1), not {value}{hint}.")
+    return value
 
 
 def _readonly(a: Any) -> NDArray[np.float64]:
@@ -98,6 +116,7 @@ class Comparison:
 
     def __post_init__(self) -> None:
         check_alternative(self.alternative)
+        check_level(self.confidence_level)
         est = _readonly(self.estimate).reshape(-1)
         n = est.shape[0]
         vcov = _readonly(self.vcov).reshape(n, n)
@@ -139,9 +158,8 @@ class Comparison:
         """Confidence intervals for each comparison: ``estimate +- q * SE`` with ``q``
         the t quantile on :attr:`df` (normal when infinite); one-sided for a one-sided
         ``alternative`` (as R's ``t.test``)."""
-        level = self.confidence_level if confidence_level is None else float(confidence_level)
-        if not 0 < level < 1:
-            raise ValueError(f"confidence_level must be in (0, 1), not {level}.")
+        level = check_level(self.confidence_level if confidence_level is None
+                            else confidence_level)
         dist = self._distribution()
         est, se = self.estimate, self.standard_error
         if self.alternative == "two-sided":
@@ -167,7 +185,7 @@ class Comparison:
             try:
                 out[ok] = multipletests(self.pvalue[ok], method=sm_method)[1]
             except ValueError:
-                raise ValueError(
+                raise ComparisonError(
                     f"Unknown multiple-testing method {method!r}; use one of "
                     f"{', '.join(map(repr, ADJUSTMENTS))}."
                 ) from None
@@ -198,19 +216,30 @@ class Comparison:
         pseudo-inverse, where R's ``solve`` would stop.
         """
         if method not in ("Wald", "adjWald", "Chisq"):
-            raise ValueError(f"`method` must be 'Wald', 'adjWald' or 'Chisq', not {method!r}.")
-        from nea_covid.errors import DegreesOfFreedomError
+            raise ComparisonError(
+                f"`method` must be 'Wald', 'adjWald' or 'Chisq', not {method!r}.")
 
         d = self.estimate - self.null_value
-        if not (np.all(np.isfinite(d)) and np.all(np.isfinite(self.vcov))):
-            raise ValueError("The joint test needs finite estimates and covariances in every row.")
-        eig = np.linalg.eigvalsh(self.vcov) if len(self) else np.zeros(0)
-        k = int(np.sum(eig > 1e-10 * max(float(eig.max(initial=0.0)), 0.0))) if eig.size else 0
-        if k == 0:
+        bad = ~np.isfinite(d) | ~np.all(np.isfinite(self.vcov), axis=1)
+        if bad.any():
+            raise ComparisonError(
+                "The joint test needs finite estimates and covariances in every row; "
+                f"{plural(int(bad.sum()), 'row')} ("
+                + "; ".join(self._label(i) for i in np.flatnonzero(bad)[:5])
+                + ") have none (empty domains?). Compare without them.")
+        # rank and pseudo-inverse on the correlation scale, so that the units of the
+        # rows (a share beside an income in euros) do not decide which rows count
+        sd = np.sqrt(np.clip(np.diag(self.vcov), 0.0, None))
+        live = sd > 0
+        if not live.any():
             warnings.warn("The rows have zero variance; the joint test is NaN.",
                           ZeroVarianceWarning, stacklevel=2)
             return JointTest(method, float("nan"), 0, self.df, float("nan"), float("nan"))
-        chisq = float(d @ np.linalg.pinv(self.vcov, rcond=1e-10, hermitian=True) @ d)
+        corr = self.vcov[np.ix_(live, live)] / np.outer(sd[live], sd[live])
+        eig = np.linalg.eigvalsh(corr)
+        k = int(np.sum(eig > 1e-10 * float(eig.max())))
+        z = d[live] / sd[live]
+        chisq = float(z @ np.linalg.pinv(corr, rcond=1e-10, hermitian=True) @ z)
         df = self.df if df is None else float(df)
         if method == "Chisq" or not np.isfinite(df):
             return JointTest("Chisq", chisq, k, float("inf"), chisq,

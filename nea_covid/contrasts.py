@@ -29,7 +29,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid.comparison import Alternative, Comparison, check_alternative
-from nea_covid.design import BaseDesign
+from nea_covid.design import BaseDesign, SurveyDesign
 from nea_covid.domains import By, Missing
 from nea_covid.errors import ComparisonError, DegreesOfFreedomError, plural
 from nea_covid.replicates import svr_variance
@@ -43,7 +43,9 @@ Weights = Mapping[Any, float] | Sequence[float] | NDArray[np.float64]
 # ---------------------------------------------------------------------- cell names
 class CellNames:
     """Resolve user keys to cells: a cell is named by its by-level, a tuple of its
-    levels, or its variable, whichever identifies it uniquely."""
+    levels, or its variable, whichever identifies it uniquely. Lookups go through
+    dictionaries built once (exact values first, then their text, so that ``1`` and
+    ``"1"`` both name level 1)."""
 
     def __init__(self, cells: pd.DataFrame) -> None:
         self.cells = cells.reset_index(drop=True)
@@ -52,8 +54,16 @@ class CellNames:
         self.varying = varying or ["variable"]
         self.keys: list[tuple[Any, ...]] = [
             tuple(row) for row in self.cells[self.varying].itertuples(index=False)]
-        self.full: list[tuple[Any, ...]] = [
-            tuple(row) for row in self.cells.itertuples(index=False)]
+        full = [tuple(row) for row in self.cells.itertuples(index=False)]
+        self._index: dict[tuple[str, Any], list[int]] = {}
+        for i, (key, whole) in enumerate(zip(self.keys, full, strict=True)):
+            for entry in {("tuple", key), ("tuple", _text(key)), ("full", whole),
+                          ("full", _text(whole))}:
+                self._index.setdefault(entry, []).append(i)
+            for value in set(key):
+                self._index.setdefault(("value", value), []).append(i)
+            for value in {str(v) for v in key}:
+                self._index.setdefault(("text", value), []).append(i)
 
     def name(self, i: int) -> str:
         key = self.keys[i]
@@ -62,11 +72,26 @@ class CellNames:
     def names(self) -> list[str]:
         return [self.name(i) for i in range(len(self.keys))]
 
+    def key(self, i: int) -> Any:
+        """The simplest key naming cell ``i``: its level, or the tuple of its levels."""
+        key = self.keys[i]
+        return key[0] if len(key) == 1 else key
+
     def _matches(self, key: Any) -> list[int]:
+        lookups: list[tuple[str, Any]]
         if isinstance(key, tuple):
-            hits = [i for i, k in enumerate(self.keys) if _same(k, key)]
-            return hits or [i for i, k in enumerate(self.full) if _same(k, key)]
-        return [i for i, k in enumerate(self.keys) if any(_same_value(v, key) for v in k)]
+            lookups = [("tuple", key), ("tuple", _text(key)), ("full", key),
+                       ("full", _text(key))]
+        else:
+            lookups = [("value", key), ("text", str(key))]
+        for entry in lookups:
+            try:
+                hits = self._index.get(entry)
+            except TypeError:  # unhashable key
+                hits = None
+            if hits:
+                return hits
+        return []
 
     def index(self, key: Any) -> int:
         hits = self._matches(key)
@@ -87,6 +112,10 @@ class CellNames:
         )
 
 
+def _text(values: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
 def _same_value(a: Any, b: Any) -> bool:
     try:
         if a == b:
@@ -96,23 +125,32 @@ def _same_value(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
-def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
-
-
 class _Cells(Mapping[Any, Any]):
     """The mapping handed to a nonlinear contrast: ``c[key]`` is a cell's value (an
-    array when evaluated on many points at once)."""
+    array when evaluated on many points at once). Records which cells were read."""
 
-    def __init__(self, names: CellNames, values: NDArray[np.float64]) -> None:
+    def __init__(self, names: CellNames, values: NDArray[np.float64],
+                 positions: NDArray[np.intp] | None = None) -> None:
         self._names = names
         self._values = values
+        # row of ``values`` holding each cell (None: row i is cell i)
+        self._positions = positions
+        self.read: set[int] = set()
 
     def __getitem__(self, key: Any) -> Any:
-        return self._values[self._names.index(key)]
+        i = self._names.index(key)
+        self.read.add(i)
+        if self._positions is None:
+            return self._values[i]
+        row = self._positions[i]
+        if row < 0:
+            raise ComparisonError(
+                "The nonlinear contrast reads different cells at different points; it "
+                "must always use the same cells.")
+        return self._values[row]
 
     def __iter__(self) -> Any:
-        return iter(self._names.names())
+        return (self._names.key(i) for i in range(len(self._names.keys)))
 
     def __len__(self) -> int:
         return len(self._names.keys)
@@ -168,7 +206,8 @@ def quadratic_form(jac: NDArray[np.float64], vcov: NDArray[np.float64]) -> NDArr
 # ---------------------------------------------------------------------- contrast
 def contrast(
     result: Any,
-    weights: Weights | Mapping[str, Weights] | Callable[[Mapping[Any, Any]], Any],
+    weights: Weights | Mapping[str, Weights] | pd.Series | pd.DataFrame
+    | Callable[[Mapping[Any, Any]], Any],
     *,
     null: float | Sequence[float] = 0.0,
     alternative: Alternative = "two-sided",
@@ -189,8 +228,10 @@ def contrast(
           (e.g. ``("2020-11", True)`` for a proportion by wave), or by its variable,
           whichever names it uniquely;
         * a sequence of one weight per cell, in the order of ``result.cells``;
+        * a pandas Series (index: cell names);
         * several contrasts at once: a mapping from contrast names to either of the
-          above, or a 2-D array (one row per contrast);
+          above, a 2-D array (one row per contrast), or a DataFrame (index: contrast
+          names, columns: cell names);
         * a callable ``f(c)`` for a nonlinear contrast, where ``c[name]`` is a cell's
           estimate; it returns a number, a sequence, or a mapping of named numbers.
           It must use elementwise numpy operations (``np.log``, ``/``, ...): it is
@@ -237,7 +278,7 @@ def contrast(
     """
     check_alternative(alternative)
     if method not in ("replicates", "delta"):
-        raise ValueError(f"`method` must be 'replicates' or 'delta', not {method!r}.")
+        raise ComparisonError(f"`method` must be 'replicates' or 'delta', not {method!r}.")
     cells, est, vcov, df, replicates = _source(result)
     if method == "delta":
         replicates = None
@@ -252,19 +293,27 @@ def contrast(
     _check_df(df, "a t-test")
     return Comparison(
         kind="contrast", cells=pd.DataFrame({"contrast": labels}), estimate=value,
-        vcov=var, df=df, null_value=np.asarray(null, dtype=np.float64),
+        vcov=var, df=df, null_value=_null(null, len(labels)),
         alternative=alternative, confidence_level=confidence_level,
     )
 
 
 def _one_row(weights: Any, names: CellNames) -> NDArray[np.float64]:
     n = len(names.keys)
+    if isinstance(weights, pd.Series):
+        weights = dict(weights.items())
     if isinstance(weights, Mapping):
+        if not weights:
+            raise ComparisonError("The contrast has no weights.")
         row = np.zeros(n)
         for key, w in weights.items():
             row[names.index(key)] += _number(w, key)
         return row
-    row = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if isinstance(weights, str) or not isinstance(weights, Sequence | np.ndarray):
+        raise ComparisonError(
+            f"Contrast weights must be a mapping from cell names to numbers, one number "
+            f"per cell, or a callable; not {type(weights).__name__}.")
+    row = np.array([_number(w, f"cell {i + 1}") for i, w in enumerate(weights)])
     if row.shape[0] != n:
         raise ComparisonError(
             f"The contrast has {row.shape[0]} weights, but the estimate has "
@@ -276,6 +325,8 @@ def _one_row(weights: Any, names: CellNames) -> NDArray[np.float64]:
 
 
 def _number(w: Any, key: Any) -> float:
+    if isinstance(w, str | bytes):
+        raise ComparisonError(f"The weight of {key!r} must be a number, not {w!r}.")
     try:
         value = float(w)
     except (TypeError, ValueError):
@@ -286,81 +337,139 @@ def _number(w: Any, key: Any) -> float:
 
 
 def _linear_matrix(weights: Any, names: CellNames) -> tuple[list[str], NDArray[np.float64]]:
+    """Contrast labels and the (contrasts, cells) weight matrix."""
+    if isinstance(weights, pd.DataFrame):  # rows: contrasts; columns: cell names
+        if weights.empty:
+            raise ComparisonError("The contrast has no weights.")
+        return ([str(k) for k in weights.index],
+                np.vstack([_one_row(dict(row.items()), names)
+                           for _, row in weights.iterrows()]))
     if isinstance(weights, Mapping) and weights and all(
-            isinstance(v, Mapping | Sequence | np.ndarray) and not isinstance(v, str)
-            for v in weights.values()):
+            isinstance(v, Mapping | Sequence | np.ndarray | pd.Series)
+            and not isinstance(v, str) for v in weights.values()):
         labels = [str(k) for k in weights]
         return labels, np.vstack([_one_row(v, names) for v in weights.values()])
-    arr = None if isinstance(weights, Mapping) else np.asarray(weights, dtype=object)
-    if arr is not None and arr.ndim == 2:
-        rows = [_one_row(np.asarray(r, dtype=np.float64), names) for r in arr]
+    if (isinstance(weights, np.ndarray) and weights.ndim == 2) or (
+            isinstance(weights, Sequence) and not isinstance(weights, str) and weights
+            and all(isinstance(r, Sequence | np.ndarray) and not isinstance(r, str)
+                    for r in weights)):
+        rows = [_one_row(list(r), names) for r in weights]
+        if not rows:
+            raise ComparisonError("The contrast has no weights.")
         return [f"contrast{i + 1}" for i in range(len(rows))], np.vstack(rows)
-    if isinstance(weights, Mapping) and not weights:
-        raise ComparisonError("The contrast has no weights.")
     return ["contrast"], _one_row(weights, names)[None, :]
 
 
-def _as_outputs(value: Any) -> tuple[list[str] | None, list[Any]]:
-    """A nonlinear contrast's return value as (names or None, list of outputs)."""
+def _null(null: Any, k: int) -> NDArray[np.float64]:
+    try:
+        values = np.asarray(null, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ComparisonError(f"`null` must be numbers, not {null!r}.") from None
+    if values.shape[0] not in (1, k) or not np.all(np.isfinite(values)):
+        raise ComparisonError(
+            f"`null` needs one finite value, or one per contrast ({k}); got {null!r}.")
+    return np.broadcast_to(values, (k,)).copy()
+
+
+def _as_outputs(value: Any, batch: tuple[int, ...]) -> tuple[list[str] | None, list[Any]]:
+    """A nonlinear contrast's return value as (names or None, list of outputs); an
+    array with one axis more than the points holds several outputs."""
     if isinstance(value, Mapping):
         return [str(k) for k in value], list(value.values())
+    if isinstance(value, pd.Series):
+        return [str(k) for k in value.index], list(value.to_numpy())
     if isinstance(value, list | tuple):
+        return None, list(value)
+    if isinstance(value, np.ndarray) and value.ndim == len(batch) + 1:
         return None, list(value)
     return None, [value]
 
 
-def _evaluate(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
-              points: NDArray[np.float64]) -> tuple[list[str] | None, NDArray[np.float64]]:
-    """``function`` at ``points`` (cells first, then any batch axes): (k, batch...)."""
+_NOT_ELEMENTWISE = (
+    "A nonlinear contrast must compute each result elementwise from the cells with "
+    "numpy operations (np.log, np.exp, +, -, *, /, **): it is evaluated on arrays of "
+    "many points at once. Python's math functions, float(), if/max()/min() on cells, or "
+    "sums over a list of cells do not work; use np.maximum, np.where, or c['a'] + "
+    "c['b'] instead.")
+
+
+def _evaluate(
+    function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
+    points: NDArray[np.float64], positions: NDArray[np.intp] | None = None,
+) -> tuple[list[str] | None, NDArray[np.float64], set[int]]:
+    """``function`` at ``points`` (one row per cell read, then any batch axes):
+    (names, outputs of shape (k, batch...), cells read)."""
+    cells = _Cells(names, points, positions)
+    batch = points.shape[1:]
     with np.errstate(all="ignore"):
-        labels, outs = _as_outputs(function(_Cells(names, points)))
-        batch = points.shape[1:]
         try:
-            stacked = np.stack([np.broadcast_to(np.asarray(o, dtype=np.float64), batch)
-                                for o in outs])
-        except (TypeError, ValueError) as exc:
+            labels, outs = _as_outputs(function(cells), batch)
+        except ComparisonError:
+            raise
+        except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
             raise ComparisonError(
-                "A nonlinear contrast must return numbers (or a sequence or mapping of "
-                f"numbers) computed elementwise from the cells: {exc}"
-            ) from None
-    return labels, stacked
+                f"The nonlinear contrast failed ({type(exc).__name__}: {exc}). "
+                + _NOT_ELEMENTWISE) from None
+        stacked = np.empty((len(outs), *batch))
+        for j, out in enumerate(outs):  # the contrast's outputs (few)
+            try:
+                arr = np.asarray(out, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ComparisonError(
+                    f"A nonlinear contrast must return numbers, not {out!r}.") from None
+            if arr.shape != batch and not (arr.ndim == 0 and not cells.read):
+                raise ComparisonError(
+                    f"The nonlinear contrast returned shape {arr.shape} for points of "
+                    f"shape {batch}. " + _NOT_ELEMENTWISE)
+            stacked[j] = arr
+    if not stacked.shape[0]:
+        raise ComparisonError("The nonlinear contrast returned no value.")
+    return labels, stacked, cells.read
 
 
 def _nonlinear(
     function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
     est: NDArray[np.float64], vcov: NDArray[np.float64], replicates: Any,
 ) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
-    labels, value = _evaluate(function, names, est)
-    value = value.reshape(-1)
+    labels, value2d, read = _evaluate(function, names, est)
+    value = value2d.reshape(-1)
+    k = value.shape[0]
     if labels is None:
-        labels = (["contrast"] if value.shape[0] == 1
-                  else [f"contrast{i + 1}" for i in range(value.shape[0])])
+        labels = ["contrast"] if k == 1 else [f"contrast{i + 1}" for i in range(k)]
+    used = np.array(sorted(read), dtype=np.intp)
+    if used.size == 0:  # a constant
+        return labels, value, np.zeros((k, k))
+    positions = np.full(est.shape[0], -1, dtype=np.intp)
+    positions[used] = np.arange(used.size)
     if replicates is not None:
-        _, reps = _evaluate(function, names, replicates.thetas.T)  # (k, R)
+        _, reps, _ = _evaluate(function, names, replicates.thetas[:, used].T, positions)
         var = svr_variance(reps.T, value, replicates.scale, replicates.rscales,
                            replicates.mse)
         return labels, value, var
-    return labels, value, quadratic_form(_jacobian(function, names, est), vcov)
+    jac = _jacobian(function, names, est[used], positions)
+    return labels, value, quadratic_form(jac, vcov[np.ix_(used, used)])
 
 
 def _jacobian(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
-              est: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Jacobian (k, cells) of the contrast at the estimate, by scipy's adaptive
-    finite differences with a step relative to each cell's size."""
+              x0: NDArray[np.float64], positions: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Jacobian (k, cells read) of the contrast at the estimates ``x0`` of the cells it
+    reads, by scipy's adaptive finite differences with a step relative to each cell's
+    size (about 1e-12 relative for smooth functions)."""
     from scipy.differentiate import jacobian
 
     def f(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return _evaluate(function, names, x)[1]
+        return _evaluate(function, names, x, positions)[1]
 
-    x0 = np.where(np.isfinite(est), est, 0.0)
+    if not np.all(np.isfinite(x0)):
+        raise ComparisonError(
+            "The nonlinear contrast uses a cell without an estimate (an empty domain).")
     scale = np.where(x0 != 0, np.abs(x0), 1.0)
     for relative in (1e-3, 1e-6):
         with np.errstate(all="ignore"):
             jac = np.asarray(jacobian(f, x0, initial_step=relative * scale).df)
         jac = jac.reshape(-1, x0.shape[0])
-        # cells not involved have derivative exactly 0 (also when NaN)
         if np.all(np.isfinite(jac)):
-            return np.where(np.abs(jac) < 1e-13 * np.abs(jac).max(initial=0.0), 0.0, jac)
+            return jac
     raise ComparisonError(
         "The nonlinear contrast could not be differentiated at the estimates (it is "
         "undefined or not smooth there); check the function and the cells it uses."
@@ -449,7 +558,7 @@ def compare(
     """
     check_alternative(alternative)
     if samples not in ("paired", "independent"):
-        raise ValueError(f"`samples` must be 'paired' or 'independent', not {samples!r}.")
+        raise ComparisonError(f"`samples` must be 'paired' or 'independent', not {samples!r}.")
     cells, est, vcov, df, replicates = _source(result)
     if along not in cells.columns:
         raise ComparisonError(
@@ -611,7 +720,9 @@ def ttest(
     Returns
     -------
     Comparison
-        One row; df is the design's degrees of freedom minus one, as R.
+        One row; df is the design's degrees of freedom minus one, as R (for two groups
+        with ``missing="omit"`` on a Taylor design: of the design without the
+        incomplete rows, as R's ``svyglm``).
 
     Notes
     -----
@@ -632,7 +743,13 @@ def ttest(
     check_alternative(alternative)
     by: By = None if group is None else group
     est = mean(design, variable, by=by, missing=missing)
-    df = float(design.degf - 1)
+    degf = design.degf
+    if group is not None and est.n_missing and isinstance(design, SurveyDesign):
+        # R's svyglm: the residual df of the design without the incomplete rows
+        complete = ~(design._column(variable).isna().to_numpy()
+                     | design._column(group).isna().to_numpy())
+        degf = design.subset(complete).degf
+    df = float(degf - 1)
     _check_df(df, "a t-test (it needs a design with at least 3 PSUs)")
     if group is None:
         matrix = np.ones((1, 1))

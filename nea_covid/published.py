@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nea_covid.comparison import Alternative, Comparison, check_alternative
+from nea_covid.comparison import Alternative, Comparison, check_alternative, check_level
 from nea_covid.errors import ComparisonError
 
 __all__ = ["PublishedFigure", "compare_published"]
@@ -83,9 +83,7 @@ class PublishedFigure:
             hint = " (divide percentages by 100)" if 1 < p <= 100 else ""
             raise ComparisonError(
                 f"A published proportion must be in [0, 1], not {p}{hint}.")
-        if not 0 < self.confidence_level < 1:
-            raise ComparisonError(
-                f"confidence_level must be in (0, 1), not {self.confidence_level}.")
+        check_level(self.confidence_level)
         if self.ci is None and self.standard_error is None and self.n is None:
             raise ComparisonError(
                 "A published figure needs its precision: `ci=(low, high)`, "
@@ -109,8 +107,11 @@ class PublishedFigure:
                 self.standard_error, "standard_error") >= 0:
             raise ComparisonError(
                 f"standard_error must be non-negative, not {self.standard_error}.")
-        if self.n is not None and not _finite(self.n, "n") >= 1:
-            raise ComparisonError(f"n must be at least 1, not {self.n}.")
+        if self.n is not None:
+            if isinstance(self.n, bool) or not isinstance(self.n, int | np.integer):
+                raise ComparisonError(f"n must be a whole number, not {self.n!r}.")
+            if self.n < 1:
+                raise ComparisonError(f"n must be at least 1, not {self.n}.")
         if not _finite(self.deff, "deff") > 0:
             raise ComparisonError(f"deff must be positive, not {self.deff}.")
         if self.deff != 1.0 and (self.n is None or self.ci is not None
@@ -122,7 +123,7 @@ class PublishedFigure:
     def standard_error_on(self, scale: Scale = "linear") -> float:
         """The standard error on the linear (proportion) or logit (log-odds) scale."""
         if scale not in ("linear", "logit"):
-            raise ValueError(f"`scale` must be 'linear' or 'logit', not {scale!r}.")
+            raise ComparisonError(f"`scale` must be 'linear' or 'logit', not {scale!r}.")
         p = float(self.estimate)
         z = float(stats.norm.ppf(0.5 + self.confidence_level / 2))
         if self.ci is not None:
@@ -231,7 +232,7 @@ def compare_published(
         raise ComparisonError(
             f"`base` has {len(a)} figures and `other` {len(b)}; compare them in pairs.")
     if scale not in ("linear", "logit"):
-        raise ValueError(f"`scale` must be 'linear' or 'logit', not {scale!r}.")
+        raise ComparisonError(f"`scale` must be 'linear' or 'logit', not {scale!r}.")
     if samples == "independent":
         if correlation not in (None, 0, 0.0):
             raise ComparisonError(
@@ -246,7 +247,7 @@ def compare_published(
         if not -1 <= rho <= 1:
             raise ComparisonError(f"correlation must be in [-1, 1], not {rho}.")
     else:
-        raise ValueError(f"`samples` must be 'independent' or 'paired', not {samples!r}.")
+        raise ComparisonError(f"`samples` must be 'independent' or 'paired', not {samples!r}.")
     sa = np.array([f.standard_error_on(scale) for f in a])  # per figure, not per row
     sb = np.array([f.standard_error_on(scale) for f in b])
     estimate = np.array([f.on(scale) for f in b]) - np.array([f.on(scale) for f in a])

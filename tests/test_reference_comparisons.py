@@ -142,7 +142,8 @@ def test_ttest(case: dict[str, Any]) -> None:
     mu = case["mu"] or 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        t = nc.ttest(d, case["variable"], group=case["group"], mu=mu)
+        t = nc.ttest(d, case["variable"], group=case["group"], mu=mu,
+                     missing=case.get("missing", "raise"))
     if case["group"]:
         assert t.cells["test"].iloc[0] == " - ".join(case["group_levels"][::-1])
     assert t.df == case["df"]

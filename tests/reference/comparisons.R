@@ -216,7 +216,16 @@ rownames(apiclus1_long) <- NULL
 stopifnot(is.character(apiclus1_long$wave), is.integer(apiclus1_long$api),
           nrow(apiclus1_long) == 2 * nrow(apiclus1))
 
-derived <- list(apiclus1_wide = apiclus1_wide, apiclus1_long = apiclus1_long)
+# missing values: api00 in the three lowest-numbered districts, awards in every
+# tenth school (t-tests with na.rm / svyglm's na.omit)
+apiclus1_na <- apiclus1_wide[, c("dnum", "snum", "pw", "fpc", "stype", "api00", "api99",
+                                 "awards")]
+apiclus1_na$awards <- as.character(apiclus1_na$awards)
+apiclus1_na$api00[apiclus1_na$dnum %in% sort(unique(apiclus1_na$dnum))[1:3]] <- NA
+apiclus1_na$awards[seq(5, nrow(apiclus1_na), by = 10)] <- NA
+
+derived <- list(apiclus1_wide = apiclus1_wide, apiclus1_long = apiclus1_long,
+                apiclus1_na = apiclus1_na)
 for (nm in names(derived)) {
   write_exact_csv(derived[[nm]], file.path(REF_DATA, paste0(nm, ".csv")))
 }
@@ -235,7 +244,7 @@ stopifnot(identical(unname(as.matrix(apistrat_boot[, boot_cols])),
           identical(apistrat_boot$pw, apistrat$pw))
 
 datasets <- list(apiclus1_wide = apiclus1_wide, apiclus1_long = apiclus1_long,
-                 apistrat = apistrat, apistrat_boot = apistrat_boot)
+                 apiclus1_na = apiclus1_na, apistrat = apistrat, apistrat_boot = apistrat_boot)
 data_env <- new.env()
 for (nm in names(datasets)) assign(nm, datasets[[nm]], envir = data_env)
 env <- new.env(parent = data_env)
@@ -250,6 +259,7 @@ run <- function(code, envir = env) eval(parse(text = code), envir = envir)
 clus1_spec <- design_spec("apiclus1_wide", weights = "pw", clusters = "dnum", fpc = "fpc")
 clus1_long_spec <- design_spec("apiclus1_long", weights = "pw", clusters = "dnum", fpc = "fpc")
 strat_spec <- design_spec("apistrat", weights = "pw", strata = "stype", fpc = "fpc")
+clus1_na_spec <- design_spec("apiclus1_na", weights = "pw", clusters = "dnum", fpc = "fpc")
 
 taylor <- function(spec) c(list(kind = "taylor"), spec, list(r_call = design_call(spec)))
 
@@ -277,7 +287,9 @@ designs <- list(
   strat = taylor(strat_spec),
   clus1_jk1 = conversion(clus1_spec, "JK1"),
   clus1_long_jk1 = conversion(clus1_long_spec, "JK1"),
-  strat_boot = strat_boot_spec
+  strat_boot = strat_boot_spec,
+  clus1_na = taylor(clus1_na_spec),
+  clus1_na_jk1 = conversion(clus1_na_spec, "JK1")
 )
 
 for (nm in names(designs)) {
@@ -765,11 +777,14 @@ quoted_figures <- list(
 # t-tests
 # ---------------------------------------------------------------------------
 
-case_ttest <- function(id, design, variable, group = NULL, mu = NULL, subset = NULL) {
+case_ttest <- function(id, design, variable, group = NULL, mu = NULL, subset = NULL,
+                       missing = "raise") {
   stopifnot(xor(is.null(group), is.null(mu)))
   dexpr <- if (is.null(subset)) design else sprintf('subset(%s, %s == "%s")', design, subset$column, subset$value)
   lhs <- if (!is.null(mu) && mu != 0) sprintf("I(%s - %s)", variable, format_exact(mu)) else variable
-  call <- sprintf("svyttest(%s ~ %s, %s)", lhs, if (is.null(group)) "0" else group, dexpr)
+  # one-sample: na.rm reaches svymean; two groups: svyglm drops incomplete rows itself
+  na <- if (missing == "omit" && is.null(group)) ", na.rm = TRUE" else ""
+  call <- sprintf("svyttest(%s ~ %s, %s%s)", lhs, if (is.null(group)) "0" else group, dexpr, na)
   tt <- run(call)
   ci <- as.numeric(tt$conf.int)
   stopifnot(isTRUE(all.equal(unname(tt$p.value), 2 * pt(-abs(unname(tt$statistic)), unname(tt$parameter)),
@@ -777,6 +792,7 @@ case_ttest <- function(id, design, variable, group = NULL, mu = NULL, subset = N
   levels <- if (is.null(group)) NULL else levels(factor(design_data(design)[[group]]))
   list(id = id, design = design, variable = variable, group = group,
        group_levels = if (is.null(levels)) NULL else I(levels), mu = mu, subset = subset,
+       missing = missing,
        estimate = unname(tt$estimate), statistic = unname(tt$statistic), df = unname(tt$parameter),
        pvalue = unname(tt$p.value), ci_low = ci[1], ci_high = ci[2],
        r_call = sprintf("tt <- %s; tt$estimate; tt$statistic; tt$parameter; tt$p.value; tt$conf.int", call))
@@ -794,6 +810,10 @@ E <- list(column = "stype", value = "E")
 addt(case_ttest("clus1_awards_subset_E", "clus1", "api00", group = "awards", subset = E))
 addt(case_ttest("clus1_mu700_subset_E", "clus1", "api00", mu = 700, subset = E))
 addt(case_ttest("clus1_jk1_awards_subset_E", "clus1_jk1", "api00", group = "awards", subset = E))
+for (p in c("clus1_na", "clus1_na_jk1")) {
+  addt(case_ttest(paste0(p, "_awards"), p, "api00", group = "awards", missing = "omit"))
+  addt(case_ttest(paste0(p, "_mu700"), p, "api00", mu = 700, missing = "omit"))
+}
 stopifnot(!anyDuplicated(vapply(ttests, `[[`, "", "id")))
 
 
