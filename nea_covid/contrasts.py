@@ -20,7 +20,7 @@ independent cross-sections only.
 
 from __future__ import annotations
 
-import itertools
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -31,7 +31,13 @@ from numpy.typing import NDArray
 from nea_covid.comparison import Alternative, Comparison, check_alternative
 from nea_covid.design import BaseDesign, SurveyDesign
 from nea_covid.domains import By, Missing
-from nea_covid.errors import ComparisonError, DegreesOfFreedomError, plural
+from nea_covid.errors import (
+    ComparisonError,
+    DegreesOfFreedomError,
+    EmptyDomainWarning,
+    ZeroDenominatorWarning,
+    plural,
+)
 from nea_covid.replicates import svr_variance
 
 __all__ = ["compare", "contrast", "ttest"]
@@ -477,18 +483,46 @@ def _jacobian(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
 
 
 # ---------------------------------------------------------------------- compare
-def _levels(values: pd.Series) -> list[Any]:
-    return list(pd.unique(values))
+_RESERVED = ("along", "base", "other", "base_estimate", "other_estimate")
 
 
-def _find_level(levels: list[Any], wanted: Any, along: str) -> Any:
-    for level in levels:
-        if _same_value(level, wanted):
-            return level
+def _level_order(values: pd.Series) -> tuple[NDArray[np.intp], list[Any]]:
+    """Each cell's level position, and the levels in the estimate's order: category
+    order for categoricals, sorted otherwise (first appearance if unsortable)."""
+    codes, uniques = pd.factorize(values)
+    found = list(uniques)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        order = sorted(range(len(found)), key=lambda i: list(values.cat.categories).index(
+            found[i]))
+    else:
+        try:
+            order = sorted(range(len(found)), key=lambda i: found[i])
+        except TypeError:  # mixed types
+            order = list(range(len(found)))
+    rank = np.empty(len(found), dtype=np.intp)
+    rank[order] = np.arange(len(found))
+    return rank[codes], [found[i] for i in order]
+
+
+def _find_level(levels: list[Any], wanted: Any, along: str) -> int:
+    """Position of ``wanted`` among ``levels``: an equal level, else one whose text
+    matches (``"1"`` for 1), if only one does."""
+    exact = [i for i, level in enumerate(levels) if _equal(level, wanted)]
+    hits = exact or [i for i, level in enumerate(levels) if str(level) == str(wanted)]
+    if len(hits) == 1:
+        return hits[0]
+    shown = ", ".join(repr(v) for v in levels)
+    if not hits:
+        raise ComparisonError(f"{along!r} has no level {wanted!r}; its levels are {shown}.")
     raise ComparisonError(
-        f"{along!r} has no level {wanted!r}; its levels are "
-        f"{', '.join(repr(v) for v in levels)}."
-    )
+        f"{wanted!r} matches several levels of {along!r} ({shown}); pass the level itself.")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return (bool(a == b) and type(a) is type(b)) or bool(a == b and str(a) == str(b))
+    except (TypeError, ValueError):
+        return False
 
 
 def compare(
@@ -515,22 +549,22 @@ def compare(
         or ``"variable"`` for two variables of a wide file (``api99`` vs ``api00``).
     base, other : level of ``along``, optional
         Compare ``other`` with ``base``. With only ``base``, every other level is
-        compared with it; with neither, each level with the one before it (successive
-        waves).
+        compared with it; with only ``other``, it is compared with the first level;
+        with neither, each level with the one before it (successive waves). Levels are
+        in the estimate's order (category order, else sorted).
+    where : mapping, optional
+        Compare only the cells with these values, e.g. ``{"sector": ["care",
+        "education"]}`` (a list keeps several values) or ``{"level": "no"}``.
     ratio : bool, default False
-        Estimate ``other / base`` (null value 1, delta method or replicates) instead of
-        the difference ``other - base``.
+        Estimate ``other / base`` (null value 1; delta method, or the replicates on a
+        replicate design) instead of the difference ``other - base``.
     samples : {"paired", "independent"}, default "paired"
         "paired" takes the covariance between the two estimates from the design: right
         whenever they come from one design, and necessary when the same persons or
         PSUs are in both (a panel). "independent" ignores that covariance; use it only
         for cross-sections drawn independently (such as RIVM's trend waves) that were
-        analysed in one long file with a design that cannot know they are independent.
-        When the waves share no PSU the two give the same standard error.
-    where : mapping, optional
-        Compare only the cells with these values, e.g. ``{"level": True}`` for the
-        share answering yes (a proportion's other level mirrors it), or
-        ``{"sector": ["care", "education"]}`` (a list keeps several values).
+        analysed in one long file with a design that links them (e.g. through shared
+        strata). When the waves share no PSU and no stratum the two agree.
     alternative : {"two-sided", "less", "greater"}
     confidence_level : float, default 0.95
 
@@ -541,6 +575,11 @@ def compare(
         ``level``), ``along``, ``base``, ``other``, the two estimates, the difference
         (or ratio) with SE, CI, t statistic on the design df, p-value, and p-values
         adjusted across all rows (Holm and Benjamini-Hochberg) in ``to_frame()``.
+        For a proportion of a variable with two levels only the second level (True,
+        yes, 1) is compared, unless ``where`` names levels: the first mirrors it (same
+        standard error and p-value, opposite sign) and would count twice in the
+        multiple-testing adjustment. Comparisons whose domain lacks one of the two
+        cells are NaN, with an :class:`~nea_covid.EmptyDomainWarning`.
 
     Examples
     --------
@@ -558,59 +597,56 @@ def compare(
     """
     check_alternative(alternative)
     if samples not in ("paired", "independent"):
-        raise ComparisonError(f"`samples` must be 'paired' or 'independent', not {samples!r}.")
+        raise ComparisonError(
+            f"`samples` must be 'paired' or 'independent', not {samples!r}.")
     cells, est, vcov, df, replicates = _source(result)
+    cells = cells.reset_index(drop=True)
     if along not in cells.columns:
         raise ComparisonError(
             f"The estimate has no column {along!r} to compare along; its cells have "
             f"{', '.join(map(repr, cells.columns))}."
         )
-    cells = all_cells = cells.reset_index(drop=True)
-    if where is not None:
-        cells = _where(cells, where)
-    levels = _levels(cells[along])
-    pairs = _pairs(levels, base, other, along)
     group_cols = [c for c in cells.columns if c != along]
-    frames = []
-    for b, o in pairs:  # pairs of waves (few), not cells
-        left = cells.loc[cells[along] == b].copy()
-        right = cells.loc[cells[along] == o].copy()
-        left["_base"], right["_other"] = left.index, right.index
-        keys = group_cols or None
-        if keys is None:
-            merged = pd.DataFrame({"_base": left["_base"].to_numpy(),
-                                   "_other": right["_other"].to_numpy()})
-        else:
-            merged = left.drop(columns=along).merge(
-                right.drop(columns=along), on=group_cols, how="outer", sort=False)
-        merged["along"], merged["base"], merged["other"] = along, b, o
-        frames.append(merged)
-    table = pd.concat(frames, ignore_index=True)
+    clash = [c for c in group_cols if c in _RESERVED]
+    if clash:
+        raise ComparisonError(
+            f"The cells have a column named {clash[0]!r}, which compare() uses for its "
+            "own output; rename that by-variable (or, for a comparison of comparisons, "
+            "use nc.contrast on the estimate).")
+    lv_all, levels = _level_order(cells[along])
+    keep = np.ones(len(cells), dtype=bool)
+    if where is not None:
+        keep &= _where(cells, where)
+    if "level" in cells.columns and along != "level" and not (where and "level" in where):
+        keep &= _second_of_two(cells)
+    pairs = _pairs(levels, base, other, along)
+    table = _pair_cells(cells.loc[keep], lv_all[keep], pairs, group_cols)
+    pair = table["_pair"].to_numpy()
+    table["along"] = along
+    table["base"] = pd.Series([levels[b] for b, _ in pairs], dtype=object).iloc[pair].to_numpy()
+    table["other"] = pd.Series([levels[o] for _, o in pairs], dtype=object).iloc[pair].to_numpy()
     incomplete = table["_base"].isna() | table["_other"].isna()
     if incomplete.all():
-        raise ComparisonError(
-            f"No cell has both {along}={pairs[0][0]!r} and {along}={pairs[0][1]!r}."
-        )
+        b, o = levels[pairs[0][0]], levels[pairs[0][1]]
+        raise ComparisonError(f"No domain has both {along}={b!r} and {along}={o!r}.")
     if incomplete.any():
         shown = "; ".join(
-            ", ".join(f"{c}={r[c]}" for c in group_cols)
+            ", ".join(f"{c}={r[c]}" for c in [*group_cols, "base", "other"])
             for _, r in table.loc[incomplete].head(5).iterrows())
-        raise ComparisonError(
-            f"{plural(int(incomplete.sum()), 'comparison')} along {along!r} lack one of "
-            f"the two cells ({shown}); estimate those domains, or subset the result's "
-            "domains before comparing."
-        )
-    ib = table["_base"].to_numpy(dtype=np.intp)
-    io = table["_other"].to_numpy(dtype=np.intp)
-    v = vcov
-    if samples == "independent":
-        v = vcov.copy()
-        v[~_same_level_matrix(all_cells[along])] = 0.0
-        replicates = None  # replicates carry the covariance: use the delta method
-    value, var = _difference_or_ratio(est, v, ib, io, ratio, replicates)
+        warnings.warn(
+            f"{plural(int(incomplete.sum()), 'comparison')} along {along!r} "
+            f"{'lacks' if incomplete.sum() == 1 else 'lack'} one of the two cells ({shown}); "
+            "their estimates are NaN.", EmptyDomainWarning, stacklevel=2)
+    ib = table["_base"].fillna(-1).to_numpy(dtype=np.intp)
+    io = table["_other"].fillna(-1).to_numpy(dtype=np.intp)
+    value, var = _pair_variance(est, vcov, ib, io, ratio,
+                                None if samples == "independent" else replicates,
+                                lv_all if samples == "independent" else None)
     _check_df(df, "a t-test")
     described = table[[*group_cols, "along", "base", "other"]].reset_index(drop=True)
-    extra = pd.DataFrame({"base_estimate": est[ib], "other_estimate": est[io]})
+    with np.errstate(invalid="ignore"):
+        extra = pd.DataFrame({"base_estimate": np.where(ib >= 0, est[ib], np.nan),
+                              "other_estimate": np.where(io >= 0, est[io], np.nan)})
     return Comparison(
         kind="ratio" if ratio else "difference", cells=described, estimate=value, vcov=var,
         df=df, null_value=np.asarray(1.0 if ratio else 0.0), alternative=alternative,
@@ -619,8 +655,88 @@ def compare(
     )
 
 
-def _where(cells: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
-    """The cells (keeping their positions as index) with the given column values."""
+def _second_of_two(cells: pd.DataFrame) -> NDArray[np.bool_]:
+    """Cells to keep by default: for a variable with exactly two levels, the second."""
+    n_levels = cells.groupby("variable", sort=False)["level"].transform("nunique")
+    last = cells.groupby("variable", sort=False)["level"].transform("last")
+    mirrored = (n_levels == 2).to_numpy()
+    return np.asarray(~mirrored | (cells["level"] == last).to_numpy(), dtype=bool)
+
+
+def _pair_cells(cells: pd.DataFrame, lv: NDArray[np.intp], pairs: list[tuple[int, int]],
+                group_cols: list[str]) -> pd.DataFrame:
+    """One row per (pair of levels, domain): the positions of its base and other
+    cells (NaN where a domain lacks one), by two merges over all pairs at once."""
+    pair_df = pd.DataFrame({"_pair": np.arange(len(pairs)),
+                            "_b": [b for b, _ in pairs], "_o": [o for _, o in pairs]})
+    tbl = cells[group_cols].assign(_lv=lv, _pos=cells.index.to_numpy())
+    left = tbl.merge(pair_df, left_on="_lv", right_on="_b").rename(columns={"_pos": "_base"})
+    right = tbl.merge(pair_df, left_on="_lv", right_on="_o").rename(
+        columns={"_pos": "_other"})
+    keys = [*group_cols, "_pair"]
+    table = left[[*keys, "_base"]].merge(right[[*keys, "_other"]], on=keys, how="outer",
+                                         sort=False)
+    table = table.assign(_order=table["_base"].fillna(table["_other"])).sort_values(
+        ["_pair", "_order"], kind="stable").reset_index(drop=True)
+    return table
+
+
+def _pair_variance(
+    est: NDArray[np.float64], vcov: NDArray[np.float64], ib: NDArray[np.intp],
+    io: NDArray[np.intp], ratio: bool, replicates: Any, levels: NDArray[np.intp] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Differences (or ratios) of pairs of cells and their covariance, from gathers of
+    the covariance (``a_i theta_o + b_i theta_b`` linearised), never a dense Jacobian.
+    ``levels`` given: covariances between cells of different levels are dropped
+    (independent samples). Rows with a missing cell (index -1) are NaN."""
+    ok = (ib >= 0) & (io >= 0)
+    b_idx, o_idx = np.where(ok, ib, 0), np.where(ok, io, 0)
+    eb, eo = est[b_idx], est[o_idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ratio:
+            value = eo / eb
+            a, b = 1.0 / eb, -eo / eb**2
+        else:
+            value = eo - eb
+            a, b = np.ones_like(eo), -np.ones_like(eb)
+    zero_base = ok & (eb == 0) if ratio else np.zeros_like(ok)
+    if zero_base.any():
+        warnings.warn(
+            f"The base of {plural(int(zero_base.sum()), 'ratio')} is zero; those ratios "
+            "are infinite or undefined and their standard errors NaN.",
+            ZeroDenominatorWarning, stacklevel=3)
+    value = np.where(ok, value, np.nan)
+    if ratio and replicates is not None:
+        t = replicates.thetas
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = svr_variance(t[:, o_idx] / t[:, b_idx], value, replicates.scale,
+                               replicates.rscales, replicates.mse)
+    else:
+        v_oo = vcov[np.ix_(o_idx, o_idx)]
+        v_ob = vcov[np.ix_(o_idx, b_idx)]
+        v_bb = vcov[np.ix_(b_idx, b_idx)]
+        if levels is not None:
+            lo, lb = levels[o_idx], levels[b_idx]
+            v_oo = v_oo * (lo[:, None] == lo[None, :])
+            v_ob = v_ob * (lo[:, None] == lb[None, :])
+            v_bb = v_bb * (lb[:, None] == lb[None, :])
+        with np.errstate(invalid="ignore"):
+            cross = np.outer(a, b) * v_ob
+            var = np.outer(a, a) * v_oo + cross + cross.T + np.outer(b, b) * v_bb
+            bound = (a**2 * np.abs(np.diag(v_oo)) + 2 * np.abs(a * b * np.diag(v_ob))
+                     + b**2 * np.abs(np.diag(v_bb)))
+        noise = np.abs(np.diag(var)) <= 64 * np.finfo(np.float64).eps * bound
+        var[noise, :] = 0.0
+        var[:, noise] = 0.0
+    bad = ~ok | zero_base
+    var = np.array(var, dtype=np.float64)
+    var[bad, :] = np.nan
+    var[:, bad] = np.nan
+    return value, var
+
+
+def _where(cells: pd.DataFrame, where: Mapping[str, Any]) -> NDArray[np.bool_]:
+    """Which cells have the given column values."""
     keep = np.ones(len(cells), dtype=bool)
     for column, wanted in where.items():
         if column not in cells.columns:
@@ -628,64 +744,32 @@ def _where(cells: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
                 f"`where` names {column!r}, which is not a column of the cells "
                 f"({', '.join(map(repr, cells.columns))}).")
         values = wanted if isinstance(wanted, list | tuple | set) else [wanted]
-        present = _levels(cells[column])
+        present = list(pd.unique(cells[column]))
         chosen = [lv for lv in present if any(_same_value(lv, v) for v in values)]
         if not chosen:
             raise ComparisonError(
                 f"`where` asks for {column}={wanted!r}; the cells have "
                 f"{', '.join(repr(v) for v in present)}.")
         keep &= cells[column].isin(chosen).to_numpy()
-    return cells.loc[keep]
+    return keep
 
 
-def _same_level_matrix(values: pd.Series) -> NDArray[np.bool_]:
-    codes = pd.factorize(values)[0]
-    out: NDArray[np.bool_] = codes[:, None] == codes[None, :]
-    return out
-
-
-def _pairs(levels: list[Any], base: Any, other: Any, along: str) -> list[tuple[Any, Any]]:
+def _pairs(levels: list[Any], base: Any, other: Any, along: str) -> list[tuple[int, int]]:
+    """Pairs of level positions (base, other) to compare."""
     if len(levels) < 2:
         raise ComparisonError(
             f"{along!r} has only {plural(len(levels), 'level')} "
             f"({', '.join(map(repr, levels))}); a comparison needs two."
         )
     if base is None and other is None:
-        return list(itertools.pairwise(levels))
-    if base is None:
-        base = levels[0]
-    b = _find_level(levels, base, along)
+        return [(i, i + 1) for i in range(len(levels) - 1)]
+    b = 0 if base is None else _find_level(levels, base, along)
     if other is None:
-        return [(b, lv) for lv in levels if not _same_value(lv, b)]
+        return [(b, i) for i in range(len(levels)) if i != b]
     o = _find_level(levels, other, along)
-    if _same_value(b, o):
-        raise ComparisonError(f"`base` and `other` are the same level ({b!r}).")
+    if b == o:
+        raise ComparisonError(f"`base` and `other` are the same level ({levels[b]!r}).")
     return [(b, o)]
-
-
-def _difference_or_ratio(
-    est: NDArray[np.float64], vcov: NDArray[np.float64], ib: NDArray[np.intp],
-    io: NDArray[np.intp], ratio: bool, replicates: Any,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    n = ib.shape[0]
-    rows = np.arange(n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if not ratio:
-            jac = np.zeros((n, est.shape[0]))
-            jac[rows, io] += 1.0
-            jac[rows, ib] -= 1.0
-            value = est[io] - est[ib]
-        else:
-            value = est[io] / est[ib]
-            if replicates is not None:
-                t = replicates.thetas
-                var = svr_variance(t[:, io] / t[:, ib], value, replicates.scale,
-                                   replicates.rscales, replicates.mse)
-                return value, var
-            jac = np.zeros((n, est.shape[0]))
-            jac[rows, io] += 1.0 / est[ib]
-            jac[rows, ib] -= est[io] / est[ib] ** 2
-    return value, quadratic_form(jac, vcov)
 
 
 # ---------------------------------------------------------------------- t-test

@@ -235,8 +235,11 @@ def test_missing_cells_in_a_comparison_are_named() -> None:
     data = data[~((data["stype"] == "H") & (data["wave"] == "2000"))]
     dl = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
     est = nc.mean(dl, "api", by=["stype", "wave"])
-    with pytest.raises(nc.ComparisonError, match="stype=H"):
-        nc.compare(est, "wave", "1999", "2000")
+    with pytest.warns(nc.EmptyDomainWarning, match="stype=H"):
+        ch = nc.compare(est, "wave", "1999", "2000")
+    frame = ch.to_frame().set_index("stype")
+    assert np.isnan(frame.loc["H", "estimate"])
+    assert np.isfinite(frame.loc["E", "standard_error"])
 
 
 def test_too_few_degrees_of_freedom() -> None:
@@ -385,3 +388,151 @@ def test_changes_ignore_weight_scale_and_row_order(seed: int, factor: float) -> 
     np.testing.assert_allclose(other.estimate, base.estimate, rtol=1e-10)
     np.testing.assert_allclose(other.standard_error, base.standard_error, rtol=1e-9)
     np.testing.assert_allclose(other.pvalue, base.pvalue, rtol=1e-7, atol=1e-300)
+
+
+# ---------------------------------------------------------------------- review cases
+def _by_stype() -> nc.Estimate:
+    return nc.mean(D, "api00", by="stype")
+
+
+def test_nonlinear_contrast_ignores_unrelated_empty_domains() -> None:
+    data = CLUS1.assign(api00=CLUS1["api00"].where(CLUS1["stype"] != "M"))
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    with pytest.warns(nc.EmptyDomainWarning):
+        est = nc.mean(d, "api00", by="stype", missing="omit")
+    linear = nc.contrast(est, {"E": 1, "H": -1})
+    nonlinear = nc.contrast(est, lambda c: c["E"] - c["H"])
+    np.testing.assert_allclose(nonlinear.standard_error, linear.standard_error, rtol=1e-9)
+    with pytest.warns(nc.ZeroVarianceWarning):
+        constant = nc.contrast(est, lambda c: 3.0)
+    assert constant.standard_error[0] == 0.0
+
+
+def test_nonlinear_contrast_must_be_elementwise() -> None:
+    import math
+
+    est = _by_stype()
+    for function in (lambda c: np.sum([c["E"], c["H"]]), lambda c: math.log(c["E"]),
+                     lambda c: max(c["E"], c["H"])):
+        with pytest.raises(nc.ComparisonError, match="elementwise"):
+            nc.contrast(est, function)
+    with pytest.raises(nc.ComparisonError, match="must return numbers"):
+        nc.contrast(est, lambda c: "x")
+    both = nc.mean(D, "api00", by=["stype", "awards"])
+    total = nc.contrast(both, lambda c: sum(c[k] for k in c))
+    assert total.estimate[0] == pytest.approx(both.estimate.sum())
+
+
+def test_pandas_weights_go_by_label() -> None:
+    est = _by_stype()
+    expected = nc.contrast(est, {"E": 1, "H": -1}).estimate
+    series = nc.contrast(est, pd.Series([0, -1, 1], index=["M", "H", "E"]))
+    frame = nc.contrast(est, pd.DataFrame([[0, -1, 1]], columns=["M", "H", "E"],
+                                          index=["E-H"]))
+    np.testing.assert_allclose(series.estimate, expected)
+    np.testing.assert_allclose(frame.estimate, expected)
+    assert list(frame.cells["contrast"]) == ["E-H"]
+    nested = nc.contrast(est, {"E-H": pd.Series({"E": 1, "H": -1})})
+    np.testing.assert_allclose(nested.estimate, expected)
+
+
+@pytest.mark.parametrize(("weights", "match"), [
+    (["a", "b", "c"], "must be a number"),
+    ([[1, -1, 0], [1, 0]], "2 weights"),
+    (np.zeros((0, 3)), "no weights"),
+    ([1, np.nan, 0], "finite"),
+    ("E", "mapping"),
+])
+def test_bad_weights(weights: object, match: str) -> None:
+    with pytest.raises(nc.ComparisonError, match=match):
+        nc.contrast(_by_stype(), weights)  # type: ignore[arg-type]
+
+
+def test_bad_null_and_level() -> None:
+    est = _by_stype()
+    with pytest.raises(nc.ComparisonError, match="null"):
+        nc.contrast(est, {"E": 1}, null=[0, 1])
+    with pytest.raises(nc.ComparisonError, match=r"0.95, not 95"):
+        nc.compare(est, "stype", confidence_level=95)
+
+
+def test_joint_test_does_not_depend_on_units() -> None:
+    data = CLUS1.assign(big=CLUS1["enroll"] * 1e4)
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    small = nc.glm(d, "api00 ~ stype + enroll").term_test("stype", "enroll")
+    large = nc.glm(d, "api00 ~ stype + big").term_test("stype", "big")
+    assert small.ndf == large.ndf == 3
+    assert large.statistic == pytest.approx(small.statistic, rel=1e-8)
+    # R: regTermTest(svyglm(api00 ~ stype + enroll, dclus1), ~stype + enroll)
+    assert small.statistic == pytest.approx(4.078874, rel=1e-6)
+
+
+def test_reserved_column_names() -> None:
+    data = CLUS1.assign(other=CLUS1["stype"])
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    with pytest.raises(nc.ComparisonError, match="'other'"):
+        nc.compare(nc.mean(d, ["api99", "api00"], by="other"), "variable")
+
+
+def test_levels_in_estimate_order() -> None:
+    rows = []
+    for dom, waves in (("a", (2, 3)), ("b", (1, 2, 3))):
+        for wave in waves:
+            for i in range(6):
+                rows.append({"dom": dom, "wave": wave, "psu": i, "y": float(i * wave + 1)})
+    d = nc.SurveyDesign(pd.DataFrame(rows), clusters="psu")
+    est = nc.mean(d, "y", by=["dom", "wave"])
+    with pytest.warns(nc.EmptyDomainWarning, match="dom=a"):
+        succ = nc.compare(est, "wave")
+    assert list(zip(succ.cells["dom"], succ.cells["base"], succ.cells["other"],
+                    strict=True)) == [("a", 1, 2), ("b", 1, 2), ("a", 2, 3), ("b", 2, 3)]
+    only_other = nc.compare(est, "wave", other=3, where={"dom": "b"})
+    assert list(only_other.cells["base"]) == [1]
+
+
+def test_two_level_proportions_compare_one_level() -> None:
+    p = nc.proportion(D, "awards", by="stype")
+    ch = nc.compare(p, "stype", base="E")
+    assert list(ch.cells["level"]) == ["Yes", "Yes"]
+    both = nc.compare(p, "stype", base="E", where={"level": ["No", "Yes"]})
+    assert len(both) == 4
+    three = nc.compare(nc.proportion(D, "stype", by="awards"), "awards")
+    assert len(three) == 3
+
+
+def test_ratio_with_a_zero_base_warns() -> None:
+    data = CLUS1.assign(y=np.where(CLUS1["stype"] == "E", 0.0, 1.0))
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    est = nc.mean(d, "y", by="stype")
+    with pytest.warns(nc.ZeroDenominatorWarning, match="zero"):
+        r = nc.compare(est, "stype", base="E", ratio=True)
+    assert np.all(np.isnan(r.standard_error))
+
+
+def test_mixed_level_types_are_told_apart() -> None:
+    data = CLUS1.assign(grp=np.where(CLUS1["stype"] == "E", "1", "x"))
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    est = nc.mean(d, "api00", by="grp")
+    ch = nc.compare(est, "grp", base="1", other="x")
+    assert len(ch) == 1
+
+
+def test_many_levels_are_fast() -> None:
+    import time
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    data = pd.DataFrame({"psu": rng.integers(0, 400, n), "dom": rng.integers(0, 500, n),
+                         "wave": rng.integers(0, 4, n), "y": rng.normal(size=n)})
+    d = nc.SurveyDesign(data, clusters="psu")
+    est = nc.mean(d, "y", by=["dom", "wave"])
+    start = time.perf_counter()
+    by_dom = nc.compare(est, "dom", base=0)
+    succ = nc.compare(est, "wave", samples="independent")
+    named = nc.contrast(est, {(k, 0): 1.0 for k in range(500)})
+    ratio = nc.contrast(est, lambda c: c[(1, 0)] / c[(2, 0)])
+    assert time.perf_counter() - start < 5
+    assert len(by_dom) == 499 * 4
+    assert len(succ) == 1500
+    assert np.isfinite(named.standard_error[0])
+    assert np.isfinite(ratio.standard_error[0])

@@ -106,8 +106,11 @@ def test_change(case: dict[str, Any]) -> None:
         by = [*(by or []), "wave"]
     est = estimate(d, {"estimator": case["estimator"], "variables": case["variables"],
                        "by": by})
+    # R compares every level; by default compare() keeps one of a yes/no pair
+    where = ({"level": sorted({c["level"] for c in case["cells"]})}
+             if case["estimator"] == "proportion" else None)
     ch = nc.compare(est, along=case["along"], base=case["base"], other=case["other"],
-                    samples=case["samples"])
+                    samples=case["samples"], where=where)
     assert len(ch) == len(case["cells"])
     rows = [_row(ch, cell) for cell in case["cells"]]
     assert ch.df == case["df"]
