@@ -10,7 +10,7 @@ from __future__ import annotations
 from nea_covid import datasets
 from nea_covid.calibration import CalibrationInfo
 from nea_covid.chisq import ChisqTest, chisq
-from nea_covid.comparison import Comparison
+from nea_covid.comparison import Comparison, JointTest
 from nea_covid.contrasts import compare, contrast, ttest
 from nea_covid.design import SurveyDesign
 from nea_covid.errors import (
@@ -56,6 +56,7 @@ __all__ = [
     "EmptyDomainWarning",
     "Estimate",
     "FPCError",
+    "JointTest",
     "LonelyPSUError",
     "LonelyPSUWarning",
     "MissingValueError",

@@ -279,8 +279,9 @@ class Comparison:
         return out
 
     def to_xarray(self, confidence_level: float | None = None) -> Any:
-        """An :class:`xarray.Dataset` indexed by the describing columns."""
-        frame = self.to_frame(confidence_level)
+        """An :class:`xarray.Dataset` indexed by the describing columns (``df`` and the
+        other scalars in its attributes)."""
+        frame = self.to_frame(confidence_level).drop(columns="df")
         ds = frame.set_index(list(self.cells.columns)).to_xarray()
         ds.attrs.update(kind=self.kind, df=self.df, alternative=self.alternative,
                         scale=self.scale,
@@ -344,3 +345,11 @@ class JointTest:
         return pd.DataFrame([{"method": self.method, "statistic": self.statistic,
                               "ndf": self.ndf, "ddf": self.ddf, "chisq": self.chisq,
                               "pvalue": self.pvalue}])
+
+    def to_xarray(self) -> Any:
+        """An :class:`xarray.Dataset` of the scalars (no dimensions)."""
+        import xarray as xr
+
+        frame = self.to_frame()
+        return xr.Dataset({c: ((), frame[c].iloc[0]) for c in frame.columns
+                           if c != "method"}, attrs={"method": self.method})

@@ -30,6 +30,7 @@ import ast
 import builtins
 import contextlib
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +50,7 @@ from nea_covid.errors import (
     DesignError,
     MissingValueError,
     VariableTypeError,
+    ZeroVarianceWarning,
     plural,
     row_labels,
 )
@@ -311,16 +313,17 @@ class Regression:
 
     def to_frame(self, confidence_level: float | None = None) -> pd.DataFrame:
         """A tidy DataFrame, one row per coefficient: ``term``, ``estimate``,
-        ``standard_error``, ``statistic``, ``pvalue``, ``ci_low``, ``ci_high``, ``df``."""
+        ``standard_error``, ``ci_low``, ``ci_high``, ``statistic``, ``df``, ``pvalue``
+        (the columns of :meth:`nea_covid.Comparison.to_frame`)."""
         ci = self.confidence_interval(confidence_level)
         out = self.cells.copy()
         out["estimate"] = self.estimate
         out["standard_error"] = self.standard_error
-        out["statistic"] = self.statistic
-        out["pvalue"] = self.pvalue
         out["ci_low"] = ci.low
         out["ci_high"] = ci.high
+        out["statistic"] = self.statistic
         out["df"] = self.df
+        out["pvalue"] = self.pvalue
         return out.reset_index(drop=True)
 
     def to_xarray(self, confidence_level: float | None = None) -> Any:
@@ -411,7 +414,8 @@ class Regression:
 def _in_term(coefficient: str, term: str) -> bool:
     """Whether a coefficient (``stype[T.H]``, ``ell:stype[T.H]``) belongs to a term
     (``stype``, ``ell:stype``)."""
-    parts, wanted = coefficient.split(":"), term.replace(" ", "").split(":")
+    parts = coefficient.replace(" ", "").split(":")
+    wanted = term.replace(" ", "").split(":")
     return len(parts) == len(wanted) and all(
         p == w or p.startswith(f"{w}[") for p, w in zip(parts, wanted, strict=True))
 
@@ -546,6 +550,11 @@ def _r_order(x_info: Any, desc: Any) -> tuple[NDArray[np.intp], list[str]]:
     order: list[int] = []
     for term in sorted(x_info.terms, key=key):
         s = x_info.term_slices[term]
+        if s.stop == s.start:  # a factor with one level: no contrast exists
+            raise DesignError(
+                f"The term {term.name()!r} has a single level in the rows of the model, so "
+                "it has no effect to estimate (R: 'contrasts can be applied only to "
+                "factors with 2 or more levels'). Remove it from the formula.")
         order.extend(range(s.start, s.stop))
     names = [_Q_CALL.sub(r"\2", x_info.column_names[i]) for i in order]
     return np.asarray(order, dtype=np.intp), names
@@ -618,6 +627,12 @@ def _model(design: BaseDesign, formula: str, family: Family, missing: str, env: 
     if n_missing:
         if missing == "raise":
             _raise_missing(design, frame, columns, kept, dom_rows, formula)
+        if kept.shape[0] == 0:
+            counts = {c: int(frame[c].isna().sum()) for c in columns}  # model columns
+            worst = max(counts, key=counts.__getitem__) if counts else "?"
+            raise MissingValueError(
+                f"No row of the domain is complete for {formula!r}: column {worst!r} is "
+                f"missing in {plural(counts.get(worst, 0), 'row')} of {frame.shape[0]}.")
         # again on the complete rows: levels seen only in dropped rows go (R's
         # na.omit with drop.unused.levels)
         frame = _clean_frame(frame.iloc[kept].set_axis(pd.RangeIndex(kept.shape[0]), axis=0),
@@ -1117,8 +1132,17 @@ def glm(
     vcov = np.asarray(vcov, dtype=np.float64)
     var = np.diag(vcov)
     se = np.sqrt(np.where(var < 0, np.nan, var))
+    # a standard error at rounding level of the coefficient (a constant response) is
+    # zero: no test, as for every other result
+    zero = ~(se > 64 * np.finfo(np.float64).eps * np.abs(beta0))
+    if zero.any():
+        warnings.warn(
+            f"{plural(int(zero.sum()), 'coefficient')} "
+            f"({', '.join(model.terms[j] for j in np.flatnonzero(zero)[:5])}) "
+            f"{'has' if zero.sum() == 1 else 'have'} zero or undefined variance; their "
+            "t statistics and p-values are NaN.", ZeroVarianceWarning, stacklevel=2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tstat = beta0 / se
+        tstat = np.where(zero, np.nan, beta0 / se)
     pvalue = 2 * stats.t.sf(np.abs(tstat), df)
     return Regression(
         formula=formula,

@@ -74,8 +74,8 @@ def test_result_contract(fit: nc.Regression) -> None:
 
 def test_to_frame_and_xarray(fit: nc.Regression) -> None:
     frame = fit.to_frame()
-    assert list(frame.columns) == ["term", "estimate", "standard_error", "statistic", "pvalue",
-                                   "ci_low", "ci_high", "df"]
+    assert list(frame.columns) == ["term", "estimate", "standard_error", "ci_low", "ci_high",
+                                   "statistic", "df", "pvalue"]
     assert frame["term"].tolist() == fit.terms
     assert (frame["df"] == fit.df).all()
     ds = fit.to_xarray()
@@ -344,7 +344,11 @@ def test_the_users_data_is_not_modified() -> None:
                            n=APISTRAT["acs.k3"].astype("Float64"))
     before = data.copy(deep=True)
     d = nc.SurveyDesign(data, weights="pw", strata="stype", fpc="fpc")
-    nc.glm(d.subset(data["stype"] != "M"), "api00 ~ ell + stype + n", missing="omit")
+    nc.glm(d.subset(data["stype"] != "M"), "api00 ~ ell + stype", missing="omit")
+    nc.glm(d, "api00 ~ ell + n", missing="omit")
+    # n (acs.k3) is missing outside elementary schools: stype would have one level
+    with pytest.raises(nc.DesignError, match="single level"):
+        nc.glm(d.subset(data["stype"] != "M"), "api00 ~ ell + stype + n", missing="omit")
     nc.glm(d, 'Q("sch.wide") ~ ell + n', family="binomial", missing="omit")
     pd.testing.assert_frame_equal(data, before)
 
@@ -453,3 +457,20 @@ def test_term_test_and_dotted_names() -> None:
         fit.term_test("x")
     with pytest.raises(nc.ColumnNotFoundError, match=r'Q\("sch.wide"\)'):
         nc.glm(d, "sch.wide ~ ell", family="binomial")
+
+
+def test_review_cases() -> None:
+    data = nc.datasets.load_api("clus1").assign(one="x", allna=np.nan, const=5.0)
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    with pytest.raises(nc.DesignError, match="single level"):
+        nc.glm(d, "api00 ~ one")
+    with pytest.raises(nc.MissingValueError, match="'allna' is missing in 183 rows"):
+        nc.glm(d, "api00 ~ allna", missing="omit")
+    fit = nc.glm(d, "api00 ~ I(ell > 10) + np.log(meals + 1)")
+    assert fit.term_test("I(ell > 10)").ndf == 1
+    assert fit.term_test("np.log(meals + 1)").ndf == 1
+    with pytest.warns(nc.ZeroVarianceWarning, match="Intercept"):
+        flat = nc.glm(d, "const ~ 1")
+    assert np.isnan(flat.statistic[0])
+    joint = fit.term_test("I(ell > 10)", "np.log(meals + 1)")
+    assert float(joint.to_xarray()["ndf"]) == 2
