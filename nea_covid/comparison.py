@@ -209,11 +209,27 @@ class Comparison:
             residual df: R's ``regTermTest`` on ``svyglm(y ~ group)`` uses the design
             df minus the number of groups plus one).
 
+        Returns
+        -------
+        JointTest
+
         Notes
         -----
         Rows that are linear combinations of others (e.g. both levels of a yes/no
-        proportion) add nothing: ``k`` is the rank of their covariance and ``V^-`` its
-        pseudo-inverse, where R's ``solve`` would stop.
+        proportion) add nothing: ``k`` is the rank of their correlation matrix and
+        ``V^-`` the pseudo-inverse, where R's ``solve`` would stop.
+
+        Examples
+        --------
+        Did the mean score change from 1999 to 2000 in any school type?
+
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), clusters="dnum",
+        ...                     weights="pw", fpc="fpc")
+        >>> change = nc.compare(nc.mean(d, ["api99", "api00"], by="stype"), "variable")
+        >>> test = change.joint_test()
+        >>> test.ndf, test.ddf, f"{test.pvalue:.2g}"
+        (3, 14.0, '2.4e-07')
         """
         if method not in ("Wald", "adjWald", "Chisq"):
             raise ComparisonError(
