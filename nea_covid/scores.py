@@ -212,6 +212,8 @@ class RatioScores:
         every row is active, one sparse product otherwise. Shapes (R, columns)."""
         k, m = self.n_cells, self.width
         n_rows = factors.shape[0]
+        if k == 1 and self.rows is None and self.codes is None:
+            return self._dense_product(factors, scaled)
         g = self.weights if scaled else np.ones_like(self.weights)
         rows = np.arange(self.cell.shape[0]) if self.rows is None else self.rows
         cell = self.cell if k > 1 else np.zeros(rows.shape[0], dtype=np.intp)
@@ -233,16 +235,12 @@ class RatioScores:
             b_cols = [k * m + cell * m + j for j in range(m)]
             b_vals = [g * b[:, j] for j in range(m)]
         width = k * m + n_b
-        if k == 1 and self.rows is None and self.codes is None:
-            dense = np.column_stack(a_vals + b_vals)
-            both = factors.T @ dense
-        else:
-            cols = np.concatenate(a_cols + b_cols)
-            vals = np.concatenate(a_vals + b_vals)
-            matrix = sp.csr_matrix(
-                (vals, (np.tile(rows, len(a_cols) + len(b_cols)), cols)),
-                shape=(n_rows, width))
-            both = np.asarray((matrix.T @ factors).T)
+        cols = np.concatenate(a_cols + b_cols)
+        vals = np.concatenate(a_vals + b_vals)
+        matrix = sp.csr_matrix(
+            (vals, (np.tile(rows, len(a_cols) + len(b_cols)), cols)),
+            shape=(n_rows, width))
+        both = np.asarray((matrix.T @ factors).T)
         a_rep = both[:, : k * m]
         if b is None:
             return a_rep, None
@@ -250,6 +248,35 @@ class RatioScores:
         if isinstance(b, str):
             b_rep = np.repeat(b_rep, m, axis=1)
         return a_rep, b_rep
+
+    def _dense_product(
+        self, factors: NDArray[np.float64], scaled: bool
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """One cell, every row: the replicate totals of ``g a`` and ``g b`` from one
+        dense product of the replicate weights with a column-major (rows, columns)
+        block written in place (``g``: the full-sample weight when the factors
+        multiply it, else 1)."""
+        m = self.width
+        b = self.denominator
+        n_b = 0 if b is None else (1 if isinstance(b, str) else m)
+        block = np.empty((self.weights.shape[0], m + n_b), order="F")
+        assert self.numerator is not None
+        if scaled:
+            np.multiply(self.numerator, self.weights[:, None], out=block[:, :m])
+        else:
+            block[:, :m] = self.numerator
+        if isinstance(b, str):
+            block[:, m] = self.weights if scaled else 1.0
+        elif b is not None:
+            if scaled:
+                np.multiply(b, self.weights[:, None], out=block[:, m:])
+            else:
+                block[:, m:] = b
+        both = factors.T @ block
+        if b is None:
+            return both, None
+        b_rep = both[:, m:]
+        return both[:, :m], (np.repeat(b_rep, m, axis=1) if isinstance(b, str) else b_rep)
 
     def _keys(self, unit: NDArray[np.intp]) -> NDArray[np.intp]:
         u = unit if self.rows is None else unit[self.rows]
