@@ -129,7 +129,7 @@ class Comparison:
             warnings.warn(
                 f"{plural(int(zero.sum()), 'comparison')} of {n} "
                 f"{'has' if zero.sum() == 1 else 'have'} zero or undefined variance "
-                f"({', '.join(self._label(i) for i in np.flatnonzero(zero)[:5])}); "
+                f"({'; '.join(self._label(i) for i in np.flatnonzero(zero)[:5])}); "
                 "the test statistic and p-value are NaN there.",
                 ZeroVarianceWarning,
                 stacklevel=3,
@@ -236,7 +236,7 @@ class Comparison:
                 f"`method` must be 'Wald', 'adjWald' or 'Chisq', not {method!r}.")
 
         d = self.estimate - self.null_value
-        bad = ~np.isfinite(d) | ~np.all(np.isfinite(self.vcov), axis=1)
+        bad = ~np.isfinite(d) | ~np.isfinite(np.diag(self.vcov))
         if bad.any():
             raise ComparisonError(
                 "The joint test needs finite estimates and covariances in every row; "

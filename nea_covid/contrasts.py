@@ -404,7 +404,8 @@ def _evaluate(
     points: NDArray[np.float64], positions: NDArray[np.intp] | None = None,
 ) -> tuple[list[str] | None, NDArray[np.float64], set[int]]:
     """``function`` at ``points`` (one row per cell read, then any batch axes):
-    (names, outputs of shape (k, batch...), cells read)."""
+    (names, outputs of shape (k, batch...), cells read). With ``positions`` the
+    function must read exactly the cells it read at the estimate."""
     cells = _Cells(names, points, positions)
     batch = points.shape[1:]
     with np.errstate(all="ignore"):
@@ -416,21 +417,49 @@ def _evaluate(
             raise ComparisonError(
                 f"The nonlinear contrast failed ({type(exc).__name__}: {exc}). "
                 + _NOT_ELEMENTWISE) from None
+        if labels is not None and len(set(labels)) != len(labels):
+            raise ComparisonError(
+                f"The nonlinear contrast returned duplicate names: {labels}.")
         stacked = np.empty((len(outs), *batch))
         for j, out in enumerate(outs):  # the contrast's outputs (few)
             try:
+                if out is None:
+                    raise TypeError
                 arr = np.asarray(out, dtype=np.float64)
             except (TypeError, ValueError):
                 raise ComparisonError(
                     f"A nonlinear contrast must return numbers, not {out!r}.") from None
-            if arr.shape != batch and not (arr.ndim == 0 and not cells.read):
+            if arr.shape != batch and arr.ndim != 0:
                 raise ComparisonError(
                     f"The nonlinear contrast returned shape {arr.shape} for points of "
                     f"shape {batch}. " + _NOT_ELEMENTWISE)
             stacked[j] = arr
     if not stacked.shape[0]:
         raise ComparisonError("The nonlinear contrast returned no value.")
+    if positions is not None and cells.read != set(np.flatnonzero(positions >= 0).tolist()):
+        raise ComparisonError(
+            "The nonlinear contrast reads different cells at different points; it must "
+            "always use the same cells (use np.where instead of if/else).")
     return labels, stacked, cells.read
+
+
+def _evaluate_checked(
+    function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
+    points: NDArray[np.float64], positions: NDArray[np.intp], at: NDArray[np.float64],
+    value: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``function`` on a batch of points (cells read, n), with the estimate ``at``
+    appended as one more point that must give ``value`` again: a function that is
+    not elementwise (a reduction, or an ``if`` on the whole batch) is caught."""
+    batch = np.column_stack([points.reshape(points.shape[0], -1), at])
+    out = _evaluate(function, names, batch, positions)[1]
+    again = out[:, -1]
+    same = np.isclose(again, value, rtol=1e-12, atol=0.0) | (np.isnan(again) & np.isnan(value))
+    if not np.all(same):
+        raise ComparisonError(
+            "The nonlinear contrast gives a different value at the estimates when "
+            "evaluated among other points. " + _NOT_ELEMENTWISE)
+    return out[:, :-1].reshape(out.shape[0], *points.shape[1:])
 
 
 def _nonlinear(
@@ -445,30 +474,34 @@ def _nonlinear(
     used = np.array(sorted(read), dtype=np.intp)
     if used.size == 0:  # a constant
         return labels, value, np.zeros((k, k))
+    if not np.all(np.isfinite(est[used])):
+        empty = [names.name(i) for i in used if not np.isfinite(est[i])]
+        raise ComparisonError(
+            f"The nonlinear contrast uses cells without an estimate (empty domains): "
+            f"{', '.join(empty[:5])}.")
     positions = np.full(est.shape[0], -1, dtype=np.intp)
     positions[used] = np.arange(used.size)
     if replicates is not None:
-        _, reps, _ = _evaluate(function, names, replicates.thetas[:, used].T, positions)
+        reps = _evaluate_checked(function, names, replicates.thetas[:, used].T, positions,
+                                 est[used], value)
         var = svr_variance(reps.T, value, replicates.scale, replicates.rscales,
                            replicates.mse)
         return labels, value, var
-    jac = _jacobian(function, names, est[used], positions)
+    jac = _jacobian(function, names, est[used], positions, value)
     return labels, value, quadratic_form(jac, vcov[np.ix_(used, used)])
 
 
 def _jacobian(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
-              x0: NDArray[np.float64], positions: NDArray[np.intp]) -> NDArray[np.float64]:
+              x0: NDArray[np.float64], positions: NDArray[np.intp],
+              value: NDArray[np.float64]) -> NDArray[np.float64]:
     """Jacobian (k, cells read) of the contrast at the estimates ``x0`` of the cells it
     reads, by scipy's adaptive finite differences with a step relative to each cell's
     size (about 1e-12 relative for smooth functions)."""
     from scipy.differentiate import jacobian
 
     def f(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return _evaluate(function, names, x, positions)[1]
+        return _evaluate_checked(function, names, x, positions, x0, value)
 
-    if not np.all(np.isfinite(x0)):
-        raise ComparisonError(
-            "The nonlinear contrast uses a cell without an estimate (an empty domain).")
     scale = np.where(x0 != 0, np.abs(x0), 1.0)
     for relative in (1e-3, 1e-6):
         with np.errstate(all="ignore"):
@@ -486,19 +519,17 @@ def _jacobian(function: Callable[[Mapping[Any, Any]], Any], names: CellNames,
 _RESERVED = ("along", "base", "other", "base_estimate", "other_estimate")
 
 
-def _level_order(values: pd.Series) -> tuple[NDArray[np.intp], list[Any]]:
-    """Each cell's level position, and the levels in the estimate's order: category
-    order for categoricals, sorted otherwise (first appearance if unsortable)."""
+def _level_order(values: pd.Series, known: Any = None) -> tuple[NDArray[np.intp], list[Any]]:
+    """Each cell's level position, and the levels in the estimate's order: the
+    by-column's code order (category order, else sorted) when the estimate knows it,
+    else the order of first appearance (variables as given, levels in code order)."""
     codes, uniques = pd.factorize(values)
     found = list(uniques)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        order = sorted(range(len(found)), key=lambda i: list(values.cat.categories).index(
-            found[i]))
-    else:
-        try:
-            order = sorted(range(len(found)), key=lambda i: found[i])
-        except TypeError:  # mixed types
-            order = list(range(len(found)))
+    order = list(range(len(found)))
+    if known is not None:
+        position = {v: i for i, v in enumerate(list(known))}
+        if all(v in position for v in found):
+            order = sorted(order, key=lambda i: position[found[i]])
     rank = np.empty(len(found), dtype=np.intp)
     rank[order] = np.arange(len(found))
     return rank[codes], [found[i] for i in order]
@@ -519,7 +550,15 @@ def _find_level(levels: list[Any], wanted: Any, along: str) -> int:
 
 
 def _equal(a: Any, b: Any) -> bool:
+    """Equal levels: equal values of one kind (numbers with numbers: 1 == 1.0), not
+    True == 1 or 1 == "1"."""
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+            v, bool | np.bool_)
+
     try:
+        if number(a) and number(b):
+            return bool(a == b)
         return (bool(a == b) and type(a) is type(b)) or bool(a == b and str(a) == str(b))
     except (TypeError, ValueError):
         return False
@@ -613,10 +652,13 @@ def compare(
             f"The cells have a column named {clash[0]!r}, which compare() uses for its "
             "own output; rename that by-variable (or, for a comparison of comparisons, "
             "use nc.contrast on the estimate).")
-    lv_all, levels = _level_order(cells[along])
-    keep = np.ones(len(cells), dtype=bool)
-    if where is not None:
-        keep &= _where(cells, where)
+    keep = np.ones(len(cells), dtype=bool) if where is None else _where(cells, where)
+    if not keep.any():
+        raise ComparisonError(f"No cell is left after `where={where!r}`.")
+    known = (getattr(result, "_by_levels", None) or {}).get(along)
+    lv, levels = _level_order(cells.loc[keep, along], known)
+    lv_all = np.full(len(cells), -1, dtype=np.intp)
+    lv_all[keep] = lv
     if "level" in cells.columns and along != "level" and not (where and "level" in where):
         keep &= _second_of_two(cells)
     pairs = _pairs(levels, base, other, along)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -61,6 +61,8 @@ class Prepared:
     domain_df : ndarray
         Degrees of freedom of each cell's domain, R's ``degf`` of its subset design
         (PSUs minus strata among the cell's rows with non-zero weight).
+    levels : dict of str to pandas.Index
+        Each by-column's levels in code order (category order, else sorted).
     """
 
     rows: NDArray[np.intp] | None
@@ -73,6 +75,7 @@ class Prepared:
     by: tuple[str, ...]
     n_rows: NDArray[np.int64]
     domain_df: NDArray[np.float64]
+    levels: dict[str, pd.Index] = field(default_factory=dict)
 
     def take(self, values: NDArray[Any]) -> NDArray[Any]:
         """The active rows of a per-row array."""
@@ -212,7 +215,7 @@ def prepare(
             stacklevel=3,
         )
     return Prepared(rows, cell, n_cells, labels, w, n_obs, n_missing, by_cols, n_rows,
-                    domain_df)
+                    domain_df, dict(zip(by_cols, uniques, strict=True)))
 
 
 def _all_rows(design: BaseDesign) -> Prepared:

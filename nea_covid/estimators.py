@@ -192,6 +192,7 @@ def ratio_of_totals(
         _n_rows=np.repeat(prep.n_rows, m),
         _domain_df=np.repeat(prep.domain_df, m),
         _replicates=replicates,
+        _by_levels=prep.levels,
     )
 
 

@@ -242,4 +242,5 @@ def quantile(
         confidence_level=level,
         interval_method="woodruff",
         _special_interval=woodruff,
+        _by_levels=prep.levels,
     )

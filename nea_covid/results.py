@@ -87,6 +87,7 @@ class Estimate:
         default=None, repr=False
     )
     _replicates: Any = field(default=None, repr=False)  # ReplicateEstimates or None
+    _by_levels: dict[str, Any] | None = field(default=None, repr=False)  # code order
 
     def __post_init__(self) -> None:
         for name in ("estimate", "vcov", "standard_error", "deff"):

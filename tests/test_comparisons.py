@@ -536,3 +536,67 @@ def test_many_levels_are_fast() -> None:
     assert len(succ) == 1500
     assert np.isfinite(named.standard_error[0])
     assert np.isfinite(ratio.standard_error[0])
+
+
+def test_category_order_and_where_on_along() -> None:
+    months = ["Nov 2020", "Dec 2020", "Jan 2021"]
+    keep = ["dnum", "pw", "fpc"]
+    long = pd.concat([CLUS1[keep].assign(wave=m, api=CLUS1["api00"] + i * (CLUS1["snum"] % 7))
+                      for i, m in enumerate(months)], ignore_index=True)
+    long["wave"] = pd.Categorical(long["wave"], categories=months, ordered=True)
+    d = nc.SurveyDesign(long, clusters="dnum", weights="pw", fpc="fpc")
+    est = nc.mean(d, "api", by="wave")
+    succ = nc.compare(est, "wave")
+    assert list(zip(succ.cells["base"], succ.cells["other"], strict=True)) == [
+        ("Nov 2020", "Dec 2020"), ("Dec 2020", "Jan 2021")]
+    assert list(nc.compare(est, "wave", other="Dec 2020").cells["base"]) == ["Nov 2020"]
+    skip = nc.compare(est, "wave", where={"wave": ["Nov 2020", "Jan 2021"]})
+    assert list(zip(skip.cells["base"], skip.cells["other"], strict=True)) == [
+        ("Nov 2020", "Jan 2021")]
+    with pytest.raises(nc.ComparisonError, match="asks for wave"):
+        nc.compare(est, "wave", where={"wave": []})
+    with pytest.raises(nc.ComparisonError, match="only 1 level"):
+        nc.compare(est, "wave", where={"wave": "Dec 2020"})
+
+
+def test_float_levels_accept_integers() -> None:
+    data = long_panel().assign(wave=lambda f: f["wave"].astype(float))
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    est = nc.mean(d, "api", by="wave")
+    assert len(nc.compare(est, "wave", base=1999, other=np.int64(2000))) == 1
+
+
+def test_nonlinear_contrasts_must_not_branch_on_the_batch() -> None:
+    r = D.to_replicate("bootstrap", replicates=50, rng=np.random.default_rng(4))
+    est = nc.mean(r, "api00", by="stype")
+    threshold = float(est.estimate[0]) - 1.0
+
+    def branching(c: object) -> object:
+        e, h = c["E"], c["H"]  # type: ignore[index]
+        return e / h if np.all(e > threshold) else e / 600
+
+    with pytest.raises(nc.ComparisonError, match="elementwise"):
+        nc.contrast(est, branching)
+    elementwise = nc.contrast(est, lambda c: np.where(c["E"] > threshold, c["E"] / c["H"],
+                                                      c["E"] / 600))
+    assert np.isfinite(elementwise.standard_error[0])
+    with pytest.raises(nc.ComparisonError, match="different cells"):
+        nc.contrast(est, lambda c: c["E"] / c["H"] if np.all(c["E"] > threshold) else c["E"])
+    with pytest.raises(nc.ComparisonError, match="must return numbers"):
+        nc.contrast(est, lambda c: None)
+    with pytest.raises(nc.ComparisonError, match="duplicate"):
+        nc.contrast(est, lambda c: {"1": c["E"], 1: c["H"]})
+    with pytest.warns(nc.ZeroVarianceWarning, match="contrast=k"):
+        both = nc.contrast(nc.mean(D, "api00", by="stype"),
+                           lambda c: {"r": c["E"] / c["H"], "k": 1.0})
+    assert both.standard_error[1] == 0.0
+
+
+def test_joint_test_names_only_the_empty_rows() -> None:
+    data = CLUS1.assign(api00=CLUS1["api00"].where(CLUS1["stype"] != "M"))
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    with pytest.warns(nc.EmptyDomainWarning):
+        est = nc.mean(d, ["api00", "api99"], by="stype", missing="omit")
+    ch = nc.compare(est, "variable")
+    with pytest.raises(nc.ComparisonError, match=r"1 row .*stype=M"):
+        ch.joint_test()
