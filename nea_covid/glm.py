@@ -561,11 +561,20 @@ def _r_order(x_info: Any, desc: Any) -> tuple[NDArray[np.intp], list[str]]:
 
 
 def _build(desc: Any, frame: pd.DataFrame, env: Any, formula: str) -> tuple[Any, Any]:
-    try:
-        y_frame, x_frame = patsy.dmatrices(desc, frame, eval_env=env, NA_action="drop",
-                                           return_type="dataframe")
-    except patsy.PatsyError as exc:
-        raise DesignError(f"Formula {formula!r}: {exc}") from None
+    """patsy's response and model matrix, dropping rows with missing values. When the
+    columns have none, patsy's per-value missing-data scan is skipped (one vectorised
+    check here), unless the formula's transformations create some."""
+    complete = not frame.isna().to_numpy().any()
+    actions = [patsy.NAAction(NA_types=[]), "drop"] if complete else ["drop"]
+    for action in actions:
+        try:
+            y_frame, x_frame = patsy.dmatrices(desc, frame, eval_env=env, NA_action=action,
+                                               return_type="dataframe")
+        except patsy.PatsyError as exc:
+            raise DesignError(f"Formula {formula!r}: {exc}") from None
+        if action == "drop" or not (np.isnan(y_frame.to_numpy()).any()
+                                    or np.isnan(x_frame.to_numpy()).any()):
+            break
     return y_frame, x_frame
 
 
@@ -728,6 +737,21 @@ def _weighted_solve(x: NDArray[np.float64], sw: NDArray[np.float64], z: NDArray[
     return np.asarray(beta, dtype=np.float64), r
 
 
+def _normal_solve(x: NDArray[np.float64], sw: NDArray[np.float64], z: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The same least squares as :func:`_weighted_solve` from the normal equations
+    ``X'WX b = X'Wz`` (one pass over the rows instead of a QR's several), on
+    equilibrated columns, for IRLS steps after the first (whose QR has checked the
+    rank): the coefficients and the Cholesky factor ``R`` with ``R'R = X'WX``."""
+    a = x * sw[:, None]
+    gram = a.T @ a
+    rhs = a.T @ (z * sw)
+    d = 1.0 / np.sqrt(np.diag(gram))
+    chol = linalg.cholesky(gram * np.outer(d, d), lower=False, check_finite=False)
+    beta = d * linalg.cho_solve((chol, False), d * rhs, check_finite=False)
+    return np.asarray(beta, dtype=np.float64), np.asarray(chol / d[None, :], dtype=np.float64)
+
+
 def _fit_full(model: _Model, w: NDArray[np.float64], family: _Family) -> _FullFit:
     """R's ``glm.fit`` on the full sample: prior weights ``w`` (mean 1)."""
     x, y = model.x, model.y
@@ -755,7 +779,10 @@ def _fit_full(model: _Model, w: NDArray[np.float64], family: _Family) -> _FullFi
         mu_eta = family.mu_eta(eta, mu)
         z = eta + (y - mu) / mu_eta
         sw = np.sqrt(w * mu_eta**2 / family.variance(mu))
-        beta, r = _weighted_solve(x, sw, z, model.terms if iteration == 1 else None)
+        if iteration == 1:  # Householder QR: as R, and the rank check
+            beta, r = _weighted_solve(x, sw, z, model.terms)
+        else:
+            beta, r = _normal_solve(x, sw, z)
         eta = x @ beta
         mu = family.linkinv(eta)
         state.update(beta=beta, r=r, ww=sw * sw, eta=eta, mu=mu)
