@@ -67,7 +67,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,6 @@ from bench_core import (
     agreement,
     attach_r,
     best_of,
-    markdown_table,
     nea_covid_source,
     nea_result,
     numpy_design,
@@ -99,7 +98,7 @@ from bench_core import (
 )
 from bench_core import NumpyInput as CoreInput
 from bench_core import make_data as make_core_data
-from bench_replicates import best_of_pair, bootstrap_counts
+from bench_replicates import Report, best_of_pair, bootstrap_counts, format_table
 from numpy.typing import NDArray
 
 import nea_covid as nc
@@ -547,34 +546,6 @@ def run_r(data: BenchData, x: NumpyInput, compare: bool
 
 
 # ---------------------------------------------------------------------- report
-@dataclass
-class Report:
-    rows: int
-    seed: int
-    repeats: int
-    replicates: int
-    environment: dict[str, Any]
-    tasks: list[TaskRow] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    checks: list[tuple[str, bool]] = field(default_factory=list)
-    targets: list[tuple[str, bool]] = field(default_factory=list)
-
-
-def format_table(report: Report) -> str:
-    header = ["task", "nea_covid s", "1st call s", "numpy s", "nea/numpy", "R s", "R/nea",
-              "svy s", "svy/nea"]
-    body = []
-    for t in report.tasks:
-        body.append([
-            t.task, _fmt(t.nea_s, ".4f"), _fmt(t.first_s, ".4f"), _fmt(t.numpy_s, ".4f"),
-            _fmt(t.nea_over_numpy, ".2f"), _fmt(t.r_s, ".2f"),
-            _fmt(_ratio(t.r_s, t.nea_s), ".0f"),
-            _fmt(t.svy_s, ".4f") + (f" ({t.svy_note})" if t.svy_note else ""),
-            _fmt(_ratio(t.svy_s, t.nea_s), ".2f"),
-        ])
-    return markdown_table(header, body)
-
-
 def print_report(report: Report) -> None:
     env = report.environment
     print(f"\nnea_covid comparison/test/model benchmark: {report.rows:,} rows, {N_STRATA} "

@@ -39,6 +39,7 @@ from nea_covid.errors import (
 )
 from nea_covid.estimators import levels_of, ratio_of_totals
 from nea_covid.replicates import ReplicateDesign
+from nea_covid.results import readonly
 from nea_covid.scores import weighted_bincount
 
 __all__ = ["ChisqTest", "Statistic", "chisq"]
@@ -52,12 +53,6 @@ _WALD = "Design-based Wald test of association"
 
 #: Most cells a table may have: Rao & Scott's matrices are (cells x cells).
 MAX_CELLS = 2_500
-
-
-def _readonly(values: Any) -> NDArray[np.float64]:
-    out = np.array(values, dtype=np.float64)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -127,9 +122,9 @@ class ChisqTest:
     n_rows: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "counts", _readonly(self.counts))
+        object.__setattr__(self, "counts", readonly(self.counts))
         if self.design_effects is not None:
-            object.__setattr__(self, "design_effects", _readonly(self.design_effects))
+            object.__setattr__(self, "design_effects", readonly(self.design_effects))
 
     @property
     def table(self) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from nea_covid.errors import (
     ZeroVarianceWarning,
     plural,
 )
-from nea_covid.results import ConfidenceInterval
+from nea_covid.results import ConfidenceInterval, readonly
 
 __all__ = ["Alternative", "Comparison", "JointTest"]
 
@@ -53,12 +53,6 @@ def check_level(level: Any) -> float:
         hint = " (write 0.95, not 95)" if 1 < value < 100 else ""
         raise ComparisonError(f"confidence_level must be in (0, 1), not {value}{hint}.")
     return value
-
-
-def _readonly(a: Any) -> NDArray[np.float64]:
-    out = np.array(a, dtype=np.float64)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -117,10 +111,10 @@ class Comparison:
     def __post_init__(self) -> None:
         check_alternative(self.alternative)
         check_level(self.confidence_level)
-        est = _readonly(self.estimate).reshape(-1)
+        est = readonly(self.estimate).reshape(-1)
         n = est.shape[0]
-        vcov = _readonly(self.vcov).reshape(n, n)
-        null = _readonly(np.broadcast_to(np.asarray(self.null_value, dtype=float), (n,)))
+        vcov = readonly(self.vcov).reshape(n, n)
+        null = readonly(np.broadcast_to(np.asarray(self.null_value, dtype=float), (n,)))
         var = np.diag(vcov)
         with np.errstate(invalid="ignore"):
             se = np.sqrt(np.where(var < 0, np.nan, var))
@@ -146,7 +140,7 @@ class Comparison:
         for name, value in (("estimate", est), ("vcov", vcov), ("null_value", null),
                             ("standard_error", se), ("statistic", stat),
                             ("pvalue", np.minimum(p, 1.0))):
-            object.__setattr__(self, name, _readonly(value))
+            object.__setattr__(self, name, readonly(value))
         object.__setattr__(self, "df", float(self.df))
         object.__setattr__(self, "cells", self.cells.reset_index(drop=True))
 

@@ -56,7 +56,7 @@ from nea_covid.errors import (
 )
 from nea_covid.intervals import t_interval
 from nea_covid.replicates import ReplicateDesign, ReplicateEstimates, svr_variance
-from nea_covid.results import ConfidenceInterval
+from nea_covid.results import ConfidenceInterval, readonly
 
 __all__ = ["Regression", "glm", "glm_iterations"]
 
@@ -222,11 +222,6 @@ def glm_iterations(
 
 
 # ---------------------------------------------------------------------- result
-def _readonly(a: Any) -> NDArray[np.float64]:
-    out = np.array(a, dtype=np.float64)
-    out.setflags(write=False)
-    return out
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Regression:
@@ -284,7 +279,7 @@ class Regression:
 
     def __post_init__(self) -> None:
         for name in ("estimate", "standard_error", "vcov", "statistic", "pvalue"):
-            object.__setattr__(self, name, _readonly(getattr(self, name)))
+            object.__setattr__(self, name, readonly(getattr(self, name)))
 
     @property
     def terms(self) -> list[str]:

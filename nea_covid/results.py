@@ -24,7 +24,8 @@ class ConfidenceInterval(NamedTuple):
     high: NDArray[np.float64]
 
 
-def _readonly(a: Any, dtype: Any = np.float64) -> NDArray[Any]:
+def readonly(a: Any, dtype: Any = np.float64) -> NDArray[Any]:
+    """A read-only copy of ``a`` (result arrays cannot be changed by accident)."""
     out = np.array(a, dtype=dtype)
     out.setflags(write=False)
     return out
@@ -91,8 +92,8 @@ class Estimate:
 
     def __post_init__(self) -> None:
         for name in ("estimate", "vcov", "standard_error", "deff"):
-            object.__setattr__(self, name, _readonly(getattr(self, name)))
-        object.__setattr__(self, "n_obs", _readonly(self.n_obs, np.int64))
+            object.__setattr__(self, name, readonly(getattr(self, name)))
+        object.__setattr__(self, "n_obs", readonly(self.n_obs, np.int64))
 
     # ------------------------------------------------------------------ inference
     def confidence_interval(
