@@ -535,19 +535,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    r_reason = "--no-r" if args.no_r else r_available()
-    svy_ver = None if args.no_svy else svy_version()
+def environment(svy_ver: str | None) -> dict[str, Any]:
+    """Versions and machine facts for a report."""
     import scipy
 
-    report = Report(args.rows, args.seed, args.repeats, args.replicates, {
+    return {
         "python": platform.python_version(), "numpy": np.__version__,
         "scipy": scipy.__version__, "pandas": pd.__version__,
         "nea_covid": getattr(nc, "__version__", "?"), "nea_covid_source": nea_covid_source(),
         "cpus": os.cpu_count(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "r": None, "svy": svy_ver,
-    })
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    r_reason = "--no-r" if args.no_r else r_available()
+    svy_ver = None if args.no_svy else svy_version()
+
+    report = Report(args.rows, args.seed, args.repeats, args.replicates,
+                    environment(svy_ver))
 
     print(f"building {args.rows:,} rows x {args.replicates} replicate weights ...", flush=True)
     data = make_data(args.rows, args.seed, args.replicates)

@@ -60,8 +60,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -86,7 +84,6 @@ from bench_core import (
     agreement,
     attach_r,
     best_of,
-    nea_covid_source,
     nea_result,
     numpy_design,
     numpy_vcov,
@@ -98,7 +95,13 @@ from bench_core import (
 )
 from bench_core import NumpyInput as CoreInput
 from bench_core import make_data as make_core_data
-from bench_replicates import Report, best_of_pair, bootstrap_counts, format_table
+from bench_replicates import (
+    Report,
+    best_of_pair,
+    bootstrap_counts,
+    environment,
+    format_table,
+)
 from numpy.typing import NDArray
 
 import nea_covid as nc
@@ -631,15 +634,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     r_reason = "--no-r" if args.no_r else r_available()
     svy_ver = None if args.no_svy else svy_version()
-    import scipy
 
-    report = Report(args.rows, args.seed, args.repeats, args.replicates, {
-        "python": platform.python_version(), "numpy": np.__version__,
-        "scipy": scipy.__version__, "pandas": pd.__version__,
-        "nea_covid": getattr(nc, "__version__", "?"), "nea_covid_source": nea_covid_source(),
-        "cpus": os.cpu_count(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-        "r": None, "svy": svy_ver,
-    })
+    report = Report(args.rows, args.seed, args.repeats, args.replicates,
+                    environment(svy_ver))
 
     print(f"building {args.rows:,} rows x {args.replicates} replicate weights ...", flush=True)
     data = make_data(args.rows, args.seed, args.replicates)
