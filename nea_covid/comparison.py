@@ -22,7 +22,7 @@ from nea_covid.errors import (
     ZeroVarianceWarning,
     plural,
 )
-from nea_covid.results import ConfidenceInterval, readonly
+from nea_covid.results import CellResult, ConfidenceInterval, inference_columns, readonly
 
 __all__ = ["Alternative", "Comparison", "JointTest"]
 
@@ -56,7 +56,7 @@ def check_level(level: Any) -> float:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Comparison:
+class Comparison(CellResult):
     """Estimated differences, contrasts or tests, one row per comparison.
 
     Attributes
@@ -275,15 +275,10 @@ class Comparison:
         ``df``, ``pvalue``, and ``pvalue_<method>`` for each method in ``adjust``
         (default Holm and Benjamini-Hochberg; see :meth:`adjusted_pvalues`).
         """
-        ci = self.confidence_interval(confidence_level)
-        out = pd.concat([self.cells, self.extra.reset_index(drop=True)], axis=1)
-        out["estimate"] = self.estimate
-        out["standard_error"] = self.standard_error
-        out["ci_low"] = ci.low
-        out["ci_high"] = ci.high
-        out["statistic"] = self.statistic
-        out["df"] = self.df
-        out["pvalue"] = self.pvalue
+        out = inference_columns(
+            pd.concat([self.cells, self.extra.reset_index(drop=True)], axis=1),
+            self.estimate, self.standard_error, self.confidence_interval(confidence_level),
+            self.statistic, self.df, self.pvalue)
         for method in adjust:
             out[f"pvalue_{method}"] = self.adjusted_pvalues(method)
         return out
@@ -298,13 +293,6 @@ class Comparison:
                         confidence_level=self.confidence_level if confidence_level is None
                         else confidence_level)
         return ds
-
-    def _label(self, i: int) -> str:
-        row = self.cells.iloc[i]
-        return ", ".join(f"{c}={row[c]}" for c in self.cells.columns)
-
-    def __len__(self) -> int:
-        return int(self.estimate.shape[0])
 
     def _title(self) -> str:
         df = "normal" if not np.isfinite(self.df) else f"df={self.df:g}"

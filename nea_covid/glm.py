@@ -56,7 +56,7 @@ from nea_covid.errors import (
 )
 from nea_covid.intervals import t_interval
 from nea_covid.replicates import ReplicateDesign, ReplicateEstimates, svr_variance
-from nea_covid.results import ConfidenceInterval, readonly
+from nea_covid.results import CellResult, ConfidenceInterval, inference_columns, readonly
 
 __all__ = ["Regression", "glm", "glm_iterations"]
 
@@ -224,7 +224,7 @@ def glm_iterations(
 # ---------------------------------------------------------------------- result
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Regression:
+class Regression(CellResult):
     """A design-based regression fit (R's ``svyglm``), from :func:`glm`.
 
     Attributes
@@ -310,16 +310,9 @@ class Regression:
         """A tidy DataFrame, one row per coefficient: ``term``, ``estimate``,
         ``standard_error``, ``ci_low``, ``ci_high``, ``statistic``, ``df``, ``pvalue``
         (the columns of :meth:`nea_covid.Comparison.to_frame`)."""
-        ci = self.confidence_interval(confidence_level)
-        out = self.cells.copy()
-        out["estimate"] = self.estimate
-        out["standard_error"] = self.standard_error
-        out["ci_low"] = ci.low
-        out["ci_high"] = ci.high
-        out["statistic"] = self.statistic
-        out["df"] = self.df
-        out["pvalue"] = self.pvalue
-        return out.reset_index(drop=True)
+        return inference_columns(self.cells, self.estimate, self.standard_error,
+                                 self.confidence_interval(confidence_level), self.statistic,
+                                 self.df, self.pvalue)
 
     def to_xarray(self, confidence_level: float | None = None) -> Any:
         """An :class:`xarray.Dataset` with dimension ``term`` (and ``vcov`` over
@@ -381,9 +374,6 @@ class Regression:
         weights[np.arange(len(chosen)), chosen] = 1.0
         rows = {self.terms[i]: w for i, w in zip(chosen, weights, strict=True)}
         return contrast(self, rows).joint_test(method)
-
-    def __len__(self) -> int:
-        return int(self.estimate.shape[0])
 
     def _header(self) -> str:
         kind = "linear" if self.family == "gaussian" else "logistic (quasibinomial)"

@@ -31,8 +31,41 @@ def readonly(a: Any, dtype: Any = np.float64) -> NDArray[Any]:
     return out
 
 
+class CellResult:
+    """What every result with one row per quantity shares: rows described by
+    ``cells``, values in ``estimate``."""
+
+    cells: pd.DataFrame
+    estimate: NDArray[np.float64]
+
+    def _label(self, i: int) -> str:
+        row = self.cells.iloc[i]
+        return ", ".join(f"{c}={row[c]}" for c in self.cells.columns)
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+
+def inference_columns(
+    frame: pd.DataFrame, estimate: NDArray[np.float64], standard_error: NDArray[np.float64],
+    ci: ConfidenceInterval, statistic: NDArray[np.float64], df: float,
+    pvalue: NDArray[np.float64],
+) -> pd.DataFrame:
+    """``frame`` with the tests' columns in the order every result uses: estimate,
+    standard_error, ci_low, ci_high, statistic, df, pvalue."""
+    out = frame.copy()
+    out["estimate"] = estimate
+    out["standard_error"] = standard_error
+    out["ci_low"] = ci.low
+    out["ci_high"] = ci.high
+    out["statistic"] = statistic
+    out["df"] = df
+    out["pvalue"] = pvalue
+    return out.reset_index(drop=True)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class Estimate:
+class Estimate(CellResult):
     """Design-based estimates with their full covariance matrix.
 
     One object for means, totals, proportions, ratios and quantiles, for the whole
@@ -174,13 +207,6 @@ class Estimate:
             else confidence_level,
         )
         return ds
-
-    def _label(self, i: int) -> str:
-        row = self.cells.iloc[i]
-        return ", ".join(f"{c}={row[c]}" for c in self.cells.columns)
-
-    def __len__(self) -> int:
-        return int(self.estimate.shape[0])
 
     def __repr__(self) -> str:
         frame = self.to_frame()
