@@ -20,10 +20,13 @@ __all__ = [
     "DesignError",
     "EmptyDomainWarning",
     "FPCError",
+    "FileFormatError",
+    "HarmonisationError",
     "LonelyPSUError",
     "LonelyPSUWarning",
     "MissingValueError",
     "NestingError",
+    "PopulationError",
     "SurveyError",
     "SurveyWarning",
     "VariableTypeError",
@@ -91,6 +94,21 @@ class DegreesOfFreedomError(SurveyError):
 class ConvergenceError(SurveyError):
     """An iterative fit (a regression model) did not converge, or its estimates are
     infinite (e.g. complete separation in a logistic model)."""
+
+
+class HarmonisationError(SurveyError):
+    """A harmonisation definition is inconsistent (a code mapped twice, a duplicate
+    name and version) or does not fit the data (unknown answer codes, missing
+    variables)."""
+
+
+class PopulationError(SurveyError):
+    """A population total or table for extrapolation is invalid (negative, missing,
+    not matching the estimate's domains)."""
+
+
+class FileFormatError(SurveyError):
+    """A data file is malformed; the message names the file and the line."""
 
 
 class SurveyWarning(UserWarning):
