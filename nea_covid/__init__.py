@@ -37,6 +37,13 @@ from nea_covid.errors import (
     ZeroVarianceWarning,
 )
 from nea_covid.estimators import mean, proportion, ratio, total
+from nea_covid.extrapolate import (
+    Extrapolation,
+    extrapolate,
+    format_count,
+    format_share,
+    rounds_to,
+)
 from nea_covid.glm import Regression, glm
 from nea_covid.published import PublishedFigure, compare_published
 from nea_covid.quantiles import quantile
@@ -58,6 +65,7 @@ __all__ = [
     "DesignError",
     "EmptyDomainWarning",
     "Estimate",
+    "Extrapolation",
     "FPCError",
     "FileFormatError",
     "HarmonisationError",
@@ -83,11 +91,15 @@ __all__ = [
     "compare_published",
     "contrast",
     "datasets",
+    "extrapolate",
+    "format_count",
+    "format_share",
     "glm",
     "mean",
     "proportion",
     "quantile",
     "ratio",
+    "rounds_to",
     "total",
     "ttest",
 ]
