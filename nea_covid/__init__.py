@@ -45,6 +45,17 @@ from nea_covid.extrapolate import (
     rounds_to,
 )
 from nea_covid.glm import Regression, glm
+from nea_covid.harmonisation import (
+    DEFINITIONS,
+    Definition,
+    HarmonisedEstimate,
+    codebook,
+    get_definition,
+    harmonise,
+    harmonised_proportion,
+    read_crosswalk,
+    with_definition,
+)
 from nea_covid.published import PublishedFigure, compare_published
 from nea_covid.quantiles import quantile
 from nea_covid.replicates import ReplicateDesign
@@ -53,6 +64,7 @@ from nea_covid.results import ConfidenceInterval, Estimate
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFINITIONS",
     "CalibrationError",
     "CalibrationInfo",
     "ChisqTest",
@@ -61,6 +73,7 @@ __all__ = [
     "ComparisonError",
     "ConfidenceInterval",
     "ConvergenceError",
+    "Definition",
     "DegreesOfFreedomError",
     "DesignError",
     "EmptyDomainWarning",
@@ -69,6 +82,7 @@ __all__ = [
     "FPCError",
     "FileFormatError",
     "HarmonisationError",
+    "HarmonisedEstimate",
     "JointTest",
     "LonelyPSUError",
     "LonelyPSUWarning",
@@ -87,6 +101,7 @@ __all__ = [
     "ZeroVarianceWarning",
     "__version__",
     "chisq",
+    "codebook",
     "compare",
     "compare_published",
     "contrast",
@@ -94,12 +109,17 @@ __all__ = [
     "extrapolate",
     "format_count",
     "format_share",
+    "get_definition",
     "glm",
+    "harmonise",
+    "harmonised_proportion",
     "mean",
     "proportion",
     "quantile",
     "ratio",
+    "read_crosswalk",
     "rounds_to",
     "total",
     "ttest",
+    "with_definition",
 ]
