@@ -58,6 +58,7 @@ from nea_covid.harmonisation import (
 )
 from nea_covid.published import PublishedFigure, compare_published
 from nea_covid.quantiles import quantile
+from nea_covid.readers import read_rivm_behaviour, read_spss
 from nea_covid.replicates import ReplicateDesign
 from nea_covid.results import ConfidenceInterval, Estimate
 
@@ -118,6 +119,8 @@ __all__ = [
     "quantile",
     "ratio",
     "read_crosswalk",
+    "read_rivm_behaviour",
+    "read_spss",
     "rounds_to",
     "total",
     "ttest",
