@@ -55,6 +55,15 @@ def r_reference(session: nox.Session) -> None:
         session.run("Rscript", f"tests/reference/{script}", external=True)
 
 
+@nox.session(python=False)
+def data(session: nox.Session) -> None:
+    """Regenerate the bundled synthetic data sets (seeded: the same seed writes
+    byte-identical files): NEA-COVID panel and RIVM trend survey."""
+    session.run("python", "-m", "pip", "install", "-e", ".", "-q")
+    for module in ("generate_nea_covid", "generate_rivm_trend"):
+        session.run("python", "-m", f"nea_covid.datasets.{module}", *session.posargs)
+
+
 def _json_renamed(posargs: list[str], suffix: str) -> list[str]:
     """``posargs`` with the path of ``--json PATH`` (or ``--json=PATH``) given a suffix
     before its extension, so that each benchmark writes its own report."""
