@@ -1,8 +1,9 @@
 """Command line: ``python -m nea_covid reproduce``.
 
-Until the NEA-COVID data layer exists, ``reproduce`` runs the library's reference
-examples on R's public ``api`` and ``nhanes`` data (bundled) and prints the estimates
-with their standard errors and 95% confidence intervals.
+``reproduce`` runs the library's reference examples on R's public ``api`` and
+``nhanes`` data (bundled), then the letters' headline figures on the bundled synthetic
+NEA-COVID panel, and prints the estimates with their standard errors and 95%
+confidence intervals.
 """
 
 from __future__ import annotations
@@ -16,10 +17,33 @@ import pandas as pd
 import nea_covid as nc
 
 
-def _show(title: str, est: nc.Estimate | nc.Comparison) -> None:
+def _show(title: str, est: nc.Estimate | nc.Comparison | nc.Extrapolation) -> None:
     frame = est.to_frame()
     print(f"\n== {title}")
     print(frame.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+
+
+def _letters() -> None:
+    """The letters' headline figures from the bundled synthetic NEA-COVID panel (a start
+    on the full claims table)."""
+    panel = nc.datasets.load_nea_covid()
+    d = nc.SurveyDesign(panel, strata="stratum", clusters="panel_id", weights="weight")
+    at_home = nc.harmonised_proportion(d, nc.get_definition("tno_works_at_home"), by="wave")
+    _show("NEA-COVID (synthetic): werknemers working at home, fully or partly, by wave "
+          "(TNO's definition; published: 45% in June-July 2020, 48% in November 2020)",
+          at_home)
+    _show("Change June-July -> November 2020, the same panel members (paired)",
+          nc.compare(at_home, "wave", base="2020-06", other="2020-11"))
+    counts = nc.extrapolate(at_home, population=7_549_000)
+    frame = counts.to_frame()
+    w2 = frame[(frame["wave"] == "2020-11") & (frame["level"] == "yes")].iloc[0]
+    print(f"\n48% of 7,549,000 werknemers: {nc.format_count(float(w2['estimate']), 'en')} "
+          f"(95% CI {nc.format_count(float(w2['ci_low']), 'en', prefix=None)} - "
+          f"{nc.format_count(float(w2['ci_high']), 'en', prefix=None)}); the letter says "
+          f"'circa 3,5 miljoen', which 48% of 7.5 million does not round to.")
+    can = nc.harmonised_proportion(d.subset(panel["wave"] == "2020-11"),
+                                   nc.get_definition("tno_can_work_at_home"))
+    _show("November 2020: can work at home under RIVM's definition (published: 53%)", can)
 
 
 def reproduce() -> int:
@@ -57,6 +81,7 @@ def reproduce() -> int:
                                                   label="wave 8"),
                                nc.PublishedFigure(0.674, ci=(0.656, 0.692), n=3149,
                                                   label="wave 9"), scale="logit"))
+    _letters()
     return 0
 
 

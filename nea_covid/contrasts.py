@@ -614,11 +614,12 @@ def compare(
         ``level``), ``along``, ``base``, ``other``, the two estimates, the difference
         (or ratio) with SE, CI, t statistic on the design df, p-value, and p-values
         adjusted across all rows (Holm and Benjamini-Hochberg) in ``to_frame()``.
-        For a proportion of a variable with two levels only the second level (True,
-        yes, 1) is compared, unless ``where`` names levels: the first mirrors it (same
-        standard error and p-value, opposite sign) and would count twice in the
-        multiple-testing adjustment. Comparisons whose domain lacks one of the two
-        cells are NaN, with an :class:`~nea_covid.EmptyDomainWarning`.
+        For a proportion of a variable with two levels only one level is compared,
+        unless ``where`` names levels: the one that says yes (True, 1, "yes", "ja"),
+        else the second; the other mirrors it (same standard error and p-value,
+        opposite sign) and would count twice in the multiple-testing adjustment.
+        Comparisons whose domain lacks one of the two cells are NaN, with an
+        :class:`~nea_covid.EmptyDomainWarning`.
 
     Examples
     --------
@@ -697,12 +698,21 @@ def compare(
     )
 
 
+_POSITIVE = {"true", "1", "1.0", "yes", "ja", "y", "j"}
+
+
 def _second_of_two(cells: pd.DataFrame) -> NDArray[np.bool_]:
-    """Cells to keep by default: for a variable with exactly two levels, the second."""
-    n_levels = cells.groupby("variable", sort=False)["level"].transform("nunique")
-    last = cells.groupby("variable", sort=False)["level"].transform("last")
-    mirrored = (n_levels == 2).to_numpy()
-    return np.asarray(~mirrored | (cells["level"] == last).to_numpy(), dtype=bool)
+    """Cells to keep by default: for a variable with exactly two levels, the one that
+    says yes (True, 1, "yes", "ja"), else the second level."""
+    grouped = cells.groupby("variable", sort=False)["level"]
+    n_levels = grouped.transform("nunique").to_numpy()
+    positive = cells["level"].map(lambda v: str(v).strip().lower() in _POSITIVE).to_numpy(
+        dtype=bool)
+    has_positive = pd.Series(positive).groupby(cells["variable"].to_numpy()).transform(
+        "any").to_numpy(dtype=bool)
+    last = (cells["level"] == grouped.transform("last")).to_numpy()
+    chosen = np.where(has_positive, positive, last)
+    return np.asarray((n_levels != 2) | chosen, dtype=bool)
 
 
 def _pair_cells(cells: pd.DataFrame, lv: NDArray[np.intp], pairs: list[tuple[int, int]],
