@@ -600,3 +600,13 @@ def test_joint_test_names_only_the_empty_rows() -> None:
     ch = nc.compare(est, "variable")
     with pytest.raises(nc.ComparisonError, match=r"1 row .*stype=M"):
         ch.joint_test()
+
+
+def test_yes_level_is_kept_whatever_its_position() -> None:
+    data = CLUS1.assign(award=pd.Categorical(CLUS1["awards"].str.lower(),
+                                             categories=["yes", "no"]))
+    d = nc.SurveyDesign(data, clusters="dnum", weights="pw", fpc="fpc")
+    ch = nc.compare(nc.proportion(d, "award", by="stype"), "stype", base="E")
+    assert set(ch.cells["level"]) == {"yes"}
+    flags = nc.compare(nc.proportion(D, "sch.wide", by="stype"), "stype", base="E")
+    assert set(flags.cells["level"]) == {"Yes"}
