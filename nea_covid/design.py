@@ -520,6 +520,45 @@ class BaseDesign:
             return self._weights.copy()
         return np.where(self._domain, self._weights, 0.0)
 
+    def with_columns(self, columns: Any) -> Self:
+        """The same design (weights, stages, domain, calibration) with new variables
+        added to its data, e.g. derived or harmonised ones.
+
+        Parameters
+        ----------
+        columns : mapping of str to array-like, or pandas.DataFrame
+            One value per row of the design's data, in its order (a Series or
+            DataFrame is aligned on the data's index). Existing columns are not
+            replaced.
+
+        Returns
+        -------
+        SurveyDesign or ReplicateDesign
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> apistrat = nc.datasets.load_api("strat")
+        >>> d = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+        >>> high = d.with_columns({"high": apistrat["api00"] > 700})
+        >>> [round(float(p), 4) for p in nc.proportion(high, "high").estimate]
+        [0.5957, 0.4043]
+        """
+        frame = columns if isinstance(columns, pd.DataFrame) else pd.DataFrame(
+            dict(columns), index=self._data.index)
+        clash = [c for c in frame.columns if c in self._data.columns]
+        if clash:
+            raise DesignError(
+                f"The data already has column(s) {', '.join(map(repr, clash))}; give the "
+                "new variables other names.")
+        if frame.shape[0] != self.n_rows:
+            raise DesignError(
+                f"The new columns have {frame.shape[0]} rows; the design has {self.n_rows}.")
+        new = self._copy()
+        new._data = pd.concat([self._data, frame.set_axis(self._data.index, axis=0)],
+                              axis=1)
+        return new
+
     def subset(self, mask: Any) -> Self:
         """Restrict estimation to a domain, keeping every PSU in the variance.
 

@@ -911,8 +911,7 @@ def harmonised_proportion(
     1    no       0.5      5  tno_works_at_home v1
     """
     columns = definition._derive(design.data, unknown)
-    harmonised = design._copy()
-    harmonised._data = design._data.assign(**columns)
+    harmonised = design.with_columns(columns)
     base = harmonised.subset(np.asarray(columns[definition.base_column]))
     return with_definition(proportion(base, definition.variable, by=by, missing=missing),
                            definition)

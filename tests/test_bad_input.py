@@ -238,3 +238,18 @@ def test_missing_stage_fpc_is_named_in_lonely_error() -> None:
     clus2 = nc.datasets.load_api("clus2")
     with pytest.raises(nc.LonelyPSUError, match="no fpc is given for stage 2"):
         nc.SurveyDesign(clus2, weights="pw", clusters=["dnum", "snum"], fpc="fpc1")
+
+
+def test_with_columns_adds_variables_without_touching_the_data() -> None:
+    apistrat = nc.datasets.load_api("strat")
+    before = apistrat.copy(deep=True)
+    d = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+    high = d.with_columns({"high": (apistrat["api00"] > 700).to_numpy()})
+    assert "high" in high.data.columns
+    assert "high" not in d.data.columns
+    assert high.degf == d.degf
+    pd.testing.assert_frame_equal(apistrat, before)
+    with pytest.raises(nc.DesignError, match="already has column"):
+        d.with_columns({"api00": apistrat["api00"]})
+    with pytest.raises(nc.DesignError, match="rows"):
+        d.with_columns(pd.DataFrame({"x": [1, 2]}))
