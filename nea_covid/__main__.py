@@ -1,9 +1,10 @@
 """Command line: ``python -m nea_covid reproduce``.
 
 ``reproduce`` runs the library's reference examples on R's public ``api`` and
-``nhanes`` data (bundled), then the letters' headline figures on the bundled synthetic
-NEA-COVID panel, and prints the estimates with their standard errors and 95%
-confidence intervals.
+``nhanes`` data (bundled), then the letters' claims table (``nea_covid/data/claims.csv``)
+on the bundled synthetic NEA-COVID panel and RIVM trend data: every claim's estimate with
+its 95% confidence interval, extrapolation, change or arithmetic, and an audit verdict.
+``--out DIR`` also writes the table to ``DIR/claims.csv``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 import nea_covid as nc
+from nea_covid.claims import reproduce_claims
 
 
 def _show(title: str, est: nc.Estimate | nc.Comparison | nc.Extrapolation) -> None:
@@ -23,30 +26,30 @@ def _show(title: str, est: nc.Estimate | nc.Comparison | nc.Extrapolation) -> No
     print(frame.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
 
 
-def _letters() -> None:
-    """The letters' headline figures from the bundled synthetic NEA-COVID panel (a start
-    on the full claims table)."""
-    panel = nc.datasets.load_nea_covid()
-    d = nc.SurveyDesign(panel, strata="stratum", clusters="panel_id", weights="weight")
-    at_home = nc.harmonised_proportion(d, nc.get_definition("tno_works_at_home"), by="wave")
-    _show("NEA-COVID (synthetic): werknemers working at home, fully or partly, by wave "
-          "(TNO's definition; published: 45% in June-July 2020, 48% in November 2020)",
-          at_home)
-    _show("Change June-July -> November 2020, the same panel members (paired)",
-          nc.compare(at_home, "wave", base="2020-06", other="2020-11"))
-    counts = nc.extrapolate(at_home, population=7_549_000)
-    frame = counts.to_frame()
-    w2 = frame[(frame["wave"] == "2020-11") & (frame["level"] == "yes")].iloc[0]
-    print(f"\n48% of 7,549,000 werknemers: {nc.format_count(float(w2['estimate']), 'en')} "
-          f"(95% CI {nc.format_count(float(w2['ci_low']), 'en', prefix=None)} - "
-          f"{nc.format_count(float(w2['ci_high']), 'en', prefix=None)}); the letter says "
-          f"'circa 3,5 miljoen', which 48% of 7.5 million does not round to.")
-    can = nc.harmonised_proportion(d.subset(panel["wave"] == "2020-11"),
-                                   nc.get_definition("tno_can_work_at_home"))
-    _show("November 2020: can work at home under RIVM's definition (published: 53%)", can)
+def _letters(out: Path | None = None) -> None:
+    """The letters' claims table, reproduced and audited on the bundled data."""
+    table = reproduce_claims()
+    print("\n== The letters' claims, reproduced on the bundled SYNTHETIC data and audited")
+    shown = table[["id", "unit", "published", "ours", "ci_low", "ci_high", "pvalue",
+                   "verdict"]].copy()
+    for col in ("published", "ours", "ci_low", "ci_high"):
+        shown[col] = [
+            "" if pd.isna(v) else (f"{v:,.0f}" if unit == "persons" else f"{v:.1f}")
+            for v, unit in zip(table[col], table["unit"], strict=True)]
+    shown["pvalue"] = ["" if pd.isna(v) else f"{v:.2g}" for v in table["pvalue"]]
+    print(shown.to_string(index=False))
+    print("\nComputations:")
+    for row in table.itertuples():
+        print(f"- {row.id} [{row.verdict}]: {row.computation}")
+    bad = table.loc[table["verdict"] == "inconsistent", "id"].tolist()
+    print(f"\n{len(bad)} of {len(table)} claims inconsistent: {', '.join(bad)}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "claims.csv", index=False, encoding="utf-8")
+        print(f"Wrote {out / 'claims.csv'}")
 
 
-def reproduce() -> int:
+def reproduce(out: Path | None = None) -> int:
     """Run the demonstration estimates and print them."""
     apistrat = nc.datasets.load_api("strat")
     strat = nc.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
@@ -81,7 +84,7 @@ def reproduce() -> int:
                                                   label="wave 8"),
                                nc.PublishedFigure(0.674, ci=(0.656, 0.692), n=3149,
                                                   label="wave 9"), scale="logit"))
-    _letters()
+    _letters(out)
     return 0
 
 
@@ -89,11 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nea_covid", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("reproduce", help="compute the reference estimates on the bundled data")
+    rep = sub.add_parser("reproduce", help="compute the reference estimates and the letters' "
+                         "claims table on the bundled data")
+    rep.add_argument("--out", type=Path, default=None,
+                     help="directory to write claims.csv to")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 120)
     if args.command == "reproduce":
-        return reproduce()
+        return reproduce(args.out)
     return 2  # pragma: no cover
 
 

@@ -1,0 +1,400 @@
+"""The letters' claims table and its audit.
+
+Every figure the two letters to the House (16 November 2020 and Kamerstuk 25 295, nr. 983)
+print is one row of ``nea_covid/data/claims.csv``: the quoted sentence, the published
+value, and the computation that reproduces it from the bundled data:
+
+``estimate``
+    a share (``definition`` from :data:`~nea_covid.harmonisation.DEFINITIONS` and its
+    ``level``, or a data ``variable`` with its codes ``level`` on a ``base``) in one wave,
+    with its 95% confidence interval;
+``extrapolation``
+    such a share times ``population`` (:func:`~nea_covid.extrapolate`), and the letter's
+    own ``expression`` (e.g. ``48% × 7,500,000``) checked against the printed count;
+``change``
+    the change between two ``waves`` of the panel, paired (:func:`~nea_covid.compare`);
+``arithmetic``
+    the letter's own ``expression`` over published numbers, evaluated by a tiny parser
+    (numbers, ``+ - − × * / ( )`` and ``%``; nothing else) and checked with
+    :func:`~nea_covid.rounds_to` at the printed precision (``digits`` decimals of the
+    unit: percentage points, or millions for ``persons``).
+
+A ``base`` is ``variable=code|code`` conditions joined by ``;``; ``variable@wave=...``
+selects the panel members with those codes in that wave (all their rows). ``missing``:
+``"no"`` counts a missing answer (a question routed past) as not having the level,
+``"omit"`` leaves it out. The bundled data are SYNTHETIC: estimates reproduce the
+published figures by construction; the audit of the letters' arithmetic does not depend
+on them.
+
+Examples
+--------
+>>> from nea_covid.claims import evaluate, load_claims
+>>> evaluate("48% × 7,500,000")
+3600000.0
+>>> load_claims().query("kind == 'arithmetic'").shape[0]
+9
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from nea_covid.contrasts import compare
+from nea_covid.design import SurveyDesign
+from nea_covid.estimators import mean
+from nea_covid.extrapolate import extrapolate, format_count, rounds_to
+from nea_covid.harmonisation import get_definition, harmonised_proportion
+from nea_covid.results import Estimate
+
+__all__ = ["COLUMNS", "evaluate", "load_claims", "reproduce_claims"]
+
+#: Columns of :func:`reproduce_claims`.
+COLUMNS: tuple[str, ...] = (
+    "id", "letter", "quote", "published", "ours", "ci_low", "ci_high", "extrapolated",
+    "pvalue", "definition", "verdict", "computation", "kind", "unit", "in_ci",
+)
+_KINDS = ("estimate", "extrapolation", "change", "arithmetic")
+_UNITS = {"%": 1.0, "persons": 1e6}
+
+# ---------------------------------------------------------------------- arithmetic
+_TOKEN = re.compile(r"\s*(?:(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)|([-+−×*/()%]))")
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise ValueError(
+                f"Cannot parse {text!r} at position {pos}: only numbers and the operators "
+                "+ - − × * / ( ) % are allowed.")
+        out.append(match.group(1) or match.group(2))
+        pos = match.end()
+    return out
+
+
+def evaluate(expression: str) -> float:
+    """Evaluate arithmetic over numbers, safely (no ``eval``).
+
+    Parameters
+    ----------
+    expression : str
+        Numbers (``7,500,000`` with thousands commas, ``9.2``), ``+``, ``-`` or ``−``,
+        ``*`` or ``×``, ``/``, parentheses and a postfix ``%`` (divides by 100).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For anything else (names, ``**``, empty input, division by zero).
+
+    Examples
+    --------
+    >>> evaluate("100 − 9.2")
+    90.8
+    >>> round(evaluate("55 × 5,120 / 7,937"), 1)
+    35.5
+    >>> evaluate("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    ValueError: Cannot parse "__import__('os')" at position 0: only numbers and the operators + - − × * / ( ) % are allowed.
+    """  # noqa: E501
+    if not isinstance(expression, str):
+        raise ValueError(f"An expression must be a string, not {type(expression).__name__}.")
+    tokens = _tokens(expression)
+    pos = 0
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> str:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ValueError(f"Unexpected end of {expression!r}.")
+        pos += 1
+        return tokens[pos - 1]
+
+    def expr() -> float:
+        value = term()
+        while peek() in ("+", "-", "−"):
+            op = take()
+            value = value + term() if op == "+" else value - term()
+        return value
+
+    def term() -> float:
+        value = factor()
+        while peek() in ("*", "×", "/"):
+            op = take()
+            right = factor()
+            if op == "/":
+                if right == 0:
+                    raise ValueError(f"Division by zero in {expression!r}.")
+                value /= right
+            else:
+                value *= right
+        return value
+
+    def factor() -> float:
+        if peek() in ("-", "−"):
+            take()
+            return -factor()
+        token = take()
+        if token == "(":
+            value = expr()
+            if take() != ")":
+                raise ValueError(f"Unbalanced parentheses in {expression!r}.")
+        elif token[0].isdigit():
+            value = float(token.replace(",", ""))
+        else:
+            raise ValueError(f"Unexpected {token!r} in {expression!r}.")
+        while peek() == "%":
+            take()
+            value /= 100
+        return value
+
+    result = expr()
+    if pos != len(tokens):
+        raise ValueError(f"Unexpected {tokens[pos]!r} in {expression!r}.")
+    return float(round(result, 10))
+
+
+# ---------------------------------------------------------------------- the table
+def load_claims() -> pd.DataFrame:
+    """The claims table shipped as ``nea_covid/data/claims.csv``, one row per claim.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns ``id``, ``letter``, ``quote``, ``published`` (``;`` between the
+        two values of a change), ``unit`` ("%" or "persons"), ``digits`` (printed
+        decimals), ``kind``, ``dataset``, ``definition``, ``variable``, ``level``,
+        ``base``, ``missing``, ``waves``, ``population``, ``expression`` (empty strings
+        where not used).
+
+    Examples
+    --------
+    >>> from nea_covid.claims import load_claims
+    >>> claims = load_claims()
+    >>> claims.set_index("id").loc["ext_at_home", ["published", "expression"]].tolist()
+    ['3500000', '48% × 7,500,000']
+    """
+    path = resources.files("nea_covid").joinpath("data", "claims.csv")
+    with resources.as_file(path) as p:
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+    bad = sorted(set(frame["kind"]) - set(_KINDS))
+    if bad:
+        raise ValueError(f"claims.csv: unknown kinds {bad}; use one of {_KINDS}.")
+    if frame["id"].duplicated().any():
+        raise ValueError("claims.csv: ids must be unique.")
+    return frame
+
+
+def _designs() -> dict[str, tuple[pd.DataFrame, SurveyDesign]]:
+    from nea_covid.datasets import load_nea_covid, load_rivm_trend
+
+    panel = load_nea_covid()
+    rivm = load_rivm_trend()
+    out = {}
+    for name, frame, clusters in (("nea_covid", panel, "panel_id"), ("rivm_trend", rivm, None)):
+        frame = frame.copy()
+        frame["_wave"] = frame["wave"].astype(str)
+        out[name] = (frame, SurveyDesign(frame, strata="stratum", clusters=clusters,
+                                         weights="weight"))
+    return out
+
+
+def _codes(text: str) -> list[int]:
+    return [int(c) for c in text.split("|")]
+
+
+def _base(frame: pd.DataFrame, spec: str) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for cond in filter(None, (c.strip() for c in spec.split(";"))):
+        left, codes = cond.split("=")
+        if "@" in left:
+            variable, wave = left.split("@")
+            rows = (frame["_wave"] == wave) & frame[variable].isin(_codes(codes))
+            mask &= frame["panel_id"].isin(frame.loc[rows, "panel_id"])
+        else:
+            mask &= frame[left].isin(_codes(codes)).fillna(False).astype(bool)
+    return mask
+
+
+def _estimate(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series,
+              waves: list[str]) -> tuple[Estimate, pd.DataFrame, str]:
+    """The estimate by wave (one row per wave, columns wave / estimate / ci)."""
+    frame, design = data[row["dataset"]]
+    mask = frame["_wave"].isin(waves) & _base(frame, row["base"])
+    missing: Literal["raise", "omit"] = "omit" if row["missing"] == "omit" else "raise"
+    if row["definition"]:
+        definition = get_definition(row["definition"])
+        est: Estimate = harmonised_proportion(design.subset(mask), definition, by="_wave",
+                                              missing=missing)
+        out = est.to_frame()
+        out = out[out["level"].astype(str) == row["level"]]
+        what = f"{definition.name} v{definition.version} = {row['level']}"
+    else:
+        variable = row["variable"]
+        indicator = frame[variable].isin(_codes(row["level"])).astype(float)
+        if row["missing"] != "no":
+            indicator[frame[variable].isna()] = np.nan
+        design = SurveyDesign(frame.assign(_claim=indicator), strata="stratum",
+                              clusters="panel_id" if row["dataset"] == "nea_covid" else None,
+                              weights="weight")
+        est = mean(design.subset(mask), "_claim", by="_wave", missing=missing)
+        out = est.to_frame()
+        what = f"{variable} in {{{row['level'].replace('|', ', ')}}}"
+        if row["missing"] == "no":
+            what += " (not asked = no)"
+    if row["base"]:
+        what += f"; base {row['base']}"
+    return est, out.set_index("_wave"), what
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _rounds(value: float, published: float, unit: str, digits: int) -> bool:
+    return bool(rounds_to(value, published, precision=_UNITS[unit], digits=digits))
+
+
+def _shown(value: float, unit: str, digits: int) -> str:
+    if unit == "persons":
+        return str(format_count(value, "en", precision="million", digits=digits))
+    return f"{value:.{digits}f}"
+
+
+def _arithmetic(row: pd.Series) -> dict[str, Any]:
+    unit, digits = row["unit"], int(row["digits"])
+    published = float(row["published"])
+    value = evaluate(row["expression"])
+    ok = _rounds(value, published, unit, digits)
+    if unit == "persons":
+        text = (f"{row['expression']} = {value:,.0f} → "
+                f"{format_count(value, 'en', precision='million', digits=digits)}")
+        printed = format_count(published, "en", precision="million", digits=digits,
+                               prefix=None)
+    else:
+        text = f"{row['expression']} = {value:g} → {value:.{digits}f}"
+        printed = f"{published:g}"
+    text += (f" = {printed} as printed" if ok else f", not {printed} as printed")
+    return {"ours": value, "verdict": "consistent" if ok else "inconsistent",
+            "computation": text}
+
+
+def _claim(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
+           ) -> dict[str, Any]:
+    kind = row["kind"]
+    out: dict[str, Any] = {c: row[c] for c in ("id", "letter", "quote", "kind", "unit")}
+    out.update(published=np.nan, ours=np.nan, ci_low=np.nan, ci_high=np.nan,
+               extrapolated="", pvalue=np.nan, definition="", in_ci=pd.NA)
+    if kind == "arithmetic":
+        out["published"] = float(row["published"])
+        out.update(_arithmetic(row))
+        return out
+    waves = row["waves"].split(";")
+    est, by_wave, what = _estimate(data, row, waves)
+    out["definition"] = f"{row['dataset']}: {what}"
+    population = float(row["population"]) if row["population"] else None
+    if kind == "change":
+        low_pub, high_pub = (float(v) for v in row["published"].split(";"))
+        comparison = compare(est, "_wave", base=waves[0], other=waves[1]).to_frame()
+        if "level" in comparison:
+            comparison = comparison[comparison["level"].astype(str) == row["level"]]
+        c = comparison.iloc[0]
+        out.update(published=high_pub - low_pub, ours=100 * float(c["estimate"]),
+                   ci_low=100 * float(c["ci_low"]), ci_high=100 * float(c["ci_high"]),
+                   pvalue=float(c["pvalue"]), unit="pp")
+        inside = out["ci_low"] <= out["published"] <= out["ci_high"]
+        out["in_ci"] = bool(inside)
+        out["verdict"] = "consistent" if inside else "inconsistent"
+        out["computation"] = (
+            f"published {low_pub:g}% → {high_pub:g}% ({out['published']:+g} pp); ours "
+            f"{_pct(float(c['base_estimate']))} → {_pct(float(c['other_estimate']))}: "
+            f"{out['ours']:+.1f} pp [{out['ci_low']:+.1f}, {out['ci_high']:+.1f}], paired "
+            f"(same panel members), p = {out['pvalue']:.2g}; published change "
+            f"{'inside' if inside else 'outside'} our 95% CI")
+        return out
+    cell = by_wave.loc[waves[0]]
+    share, low, high = (float(cell[k]) for k in ("estimate", "ci_low", "ci_high"))
+    count: pd.Series | None = None
+    if population is not None:
+        counts = extrapolate(est, population=population).to_frame().set_index("_wave")
+        if "level" in counts:
+            counts = counts[counts["level"].astype(str) == row["level"]]
+        count = counts.loc[waves[0]]
+        out["extrapolated"] = str(format_count(float(count["estimate"]), "en"))
+    ours = f"{_pct(share)} [{_pct(low)}, {_pct(high)}] ({row['dataset']}, wave {waves[0]})"
+    if kind == "estimate":
+        published = float(row["published"])
+        inside = 100 * low <= published <= 100 * high
+        out.update(published=published, ours=100 * share, ci_low=100 * low,
+                   ci_high=100 * high, in_ci=bool(inside),
+                   verdict="consistent" if inside else "inconsistent")
+        text = (f"ours {ours}; published {published:g}% "
+                f"{'inside' if inside else 'outside'} our 95% CI")
+        if count is not None:
+            text += f"; × {population:,.0f} = {out['extrapolated']}"
+        out["computation"] = text
+        return out
+    # extrapolation: the letter's arithmetic and the published count against our CI
+    assert count is not None
+    assert population is not None
+    published = float(row["published"])
+    letter = _arithmetic(row)
+    c_est, c_low, c_high = (float(count[k]) for k in ("estimate", "ci_low", "ci_high"))
+    inside = c_low <= published <= c_high
+    out.update(published=published, ours=c_est, ci_low=c_low, ci_high=c_high,
+               in_ci=bool(inside))
+    out["verdict"] = letter["verdict"]
+    out["computation"] = (
+        f"letter: {letter['computation']}; ours: {_pct(share)} × {population:,.0f} = "
+        f"{c_est:,.0f} [{c_low:,.0f}, {c_high:,.0f}] ({out['extrapolated']}); printed "
+        f"count {'inside' if inside else 'outside'} our 95% CI")
+    return out
+
+
+def reproduce_claims(claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Compute and audit every claim from the bundled (synthetic) data.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame, optional
+        A claims table as :func:`load_claims` returns it (default: the shipped one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim with :data:`COLUMNS`: ``published`` and ``ours`` in the
+        claim's ``unit`` (percent, percentage points for a change, persons for an
+        extrapolation), our 95% interval ``ci_low``/``ci_high``, ``extrapolated`` (our
+        count as a letter would print it), ``pvalue`` (changes), ``definition`` (what was
+        estimated), ``verdict`` ("consistent" / "inconsistent"), ``computation`` (the
+        audit written out) and ``in_ci`` (the published value lies in our 95% CI; data
+        claims only).
+
+    Examples
+    --------
+    >>> from nea_covid.claims import load_claims, reproduce_claims
+    >>> claims = load_claims()
+    >>> out = reproduce_claims(claims[claims["id"] == "count_at_home"])
+    >>> print(out.iloc[0]["computation"])
+    48% × 7,500,000 = 3,600,000 → about 3.6 million, not 3.5 million as printed
+    """
+    table = load_claims() if claims is None else claims
+    needs_data = bool((table["kind"] != "arithmetic").any())
+    data = _designs() if needs_data else {}
+    rows = [_claim(data, row) for _, row in table.iterrows()]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+

@@ -1,0 +1,86 @@
+"""The letters' claims table: reproduction on the bundled data and the audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nea_covid.__main__ import main
+from nea_covid.claims import COLUMNS, evaluate, load_claims, reproduce_claims
+
+INCONSISTENT = {"ext_at_home", "count_at_home", "share_inspection_reports",
+                "sum_infection_home"}
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return reproduce_claims()
+
+
+def test_reproduce_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "ext_at_home" in printed
+    assert "not 3.5 million" in printed
+    out = pd.read_csv(tmp_path / "claims.csv")
+    assert list(out.columns) == list(COLUMNS)
+    assert len(out) == len(load_claims())
+    assert set(out.loc[out["verdict"] == "inconsistent", "id"]) == INCONSISTENT
+
+
+def test_claims_table_covers_the_letters() -> None:
+    claims = load_claims().set_index("id")
+    needed = {"w1_at_home": "45", "w2_at_home": "48", "w2_only_at_home": "34.5",
+              "w2_partly_at_home": "13.5", "w2_on_location": "52",
+              "w2_can_rivm_definition": "53", "w2_could_more": "9.2",
+              "w2_could_more_employer": "4.8", "w2_could_more_preference": "4.4",
+              "rivm_w6_wfh": "72.7", "ppe_provided_change": "61;77",
+              "complaints_change": "42;38"}
+    for claim_id, published in needed.items():
+        assert claims.loc[claim_id, "published"] == published
+    assert set(claims["kind"]) == {"estimate", "extrapolation", "change", "arithmetic"}
+
+
+def test_audit_flags_exactly_the_inconsistent_claims(table: pd.DataFrame) -> None:
+    verdicts = table.set_index("id")["verdict"]
+    assert set(verdicts[verdicts == "inconsistent"].index) == INCONSISTENT
+    for claim_id in ("sum_w2_at_home", "sum_w2_total", "count_on_location",
+                     "count_can_rivm_definition", "sum_could_more", "rest_cannot_more",
+                     "ext_on_location", "ext_can_rivm_definition"):
+        assert verdicts[claim_id] == "consistent"
+    computation = table.set_index("id")["computation"]
+    assert computation["count_at_home"] == (
+        "48% × 7,500,000 = 3,600,000 → about 3.6 million, not 3.5 million as printed")
+    assert "35.4794 → 35, not 38" in computation["share_inspection_reports"]
+    assert "76.7 → 77, not 75" in computation["sum_infection_home"]
+
+
+def test_data_claims_inside_our_ci(table: pd.DataFrame) -> None:
+    data = table[table["kind"] != "arithmetic"].set_index("id")
+    assert data[["ours", "ci_low", "ci_high"]].notna().all().all()
+    for claim_id, row in data.iterrows():
+        inside = row["ci_low"] <= row["published"] <= row["ci_high"]
+        assert bool(row["in_ci"]) == inside
+        # 3.5 million werknemers is outside our interval for 48% of 7,549,000
+        assert inside == (claim_id != "ext_at_home"), claim_id
+    changes = data[data.index.str.endswith("_change")]
+    assert (changes["pvalue"] < 0.001).all()
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("34.5 + 13.5", 48.0), ("100 − 9.2", 90.8), ("48% × 7,500,000", 3_600_000.0),
+    ("(1 + 2) * 3", 9.0), ("-2 - −3", 1.0), ("10 / 4", 2.5),
+])
+def test_evaluate(text: str, value: float) -> None:
+    assert evaluate(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('true')", "2 ** 3", "a + 1", "", "1 +", "(1 + 2", "1 / 0",
+    "1; 2", "1e3", "3 2", "open('x')", "1 = 1",
+])
+def test_evaluate_rejects_anything_else(text: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        evaluate(text)
