@@ -39,6 +39,8 @@ from nea_covid.errors import (
 from nea_covid.estimators import mean, proportion, ratio, total
 from nea_covid.extrapolate import (
     Extrapolation,
+    PublishedCheck,
+    check_published,
     extrapolate,
     format_count,
     format_share,
@@ -90,6 +92,7 @@ __all__ = [
     "MissingValueError",
     "NestingError",
     "PopulationError",
+    "PublishedCheck",
     "PublishedFigure",
     "Regression",
     "ReplicateDesign",
@@ -101,6 +104,7 @@ __all__ = [
     "ZeroDenominatorWarning",
     "ZeroVarianceWarning",
     "__version__",
+    "check_published",
     "chisq",
     "codebook",
     "compare",

@@ -37,7 +37,8 @@ from nea_covid.errors import PopulationError, plural
 from nea_covid.replicates import ReplicateEstimates
 from nea_covid.results import CellResult, ConfidenceInterval, Estimate, readonly
 
-__all__ = ["Extrapolation", "extrapolate", "format_count", "format_share", "rounds_to"]
+__all__ = ["Extrapolation", "PublishedCheck", "check_published", "extrapolate", "format_count",
+           "format_share", "rounds_to"]
 
 Method = Literal["goodman", "delta"]
 Language = Literal["nl", "en"]
@@ -705,3 +706,145 @@ def rounds_to(
     same = np.abs(_round_half_up(x / unit, digits) - target) <= 1e-9 * np.maximum(
         1.0, np.abs(target))
     return bool(same) if np.ndim(same) == 0 else same
+
+
+@dataclass(frozen=True)
+class PublishedCheck:
+    """Whether published shares, counts and their base agree, from
+    :func:`check_published`.
+
+    Attributes
+    ----------
+    consistent : bool
+        One base (within the base's rounding) and shares and counts that round to the
+        published ones satisfy ``count = share x base`` for every pair.
+    bases : tuple of float
+        The bases that fit every pair (lowest, highest); NaN when none does.
+    computation : str
+        The arithmetic, in words, one line per pair and a verdict.
+    """
+
+    consistent: bool
+    bases: tuple[float, float]
+    computation: str
+
+    def __bool__(self) -> bool:
+        return self.consistent
+
+
+def _rounding_range(value: Any, unit: float, digits: int) -> tuple[Any, Any]:
+    half = 0.5 * unit * 10.0 ** (-digits)
+    return value - half, value + half
+
+
+def check_published(
+    share: Any, count: Any, base: float, *, share_digits: int = 0,
+    count_precision: Literal["million", "thousand"] | float = "million",
+    count_digits: int = 1, base_precision: Literal["million", "thousand"] | float | None = None,
+    base_digits: int = 1,
+) -> PublishedCheck:
+    """Say whether published shares, counts and their common base agree under the
+    stated rounding, showing the arithmetic.
+
+    Parameters
+    ----------
+    share : float or sequence
+        Published shares as proportions (0.48 for "48%").
+    count : float or sequence
+        The published counts (3.5e6 for "circa 3,5 miljoen"), one per share.
+    base : float
+        The population the shares refer to (7.5e6).
+    share_digits : int, default 0
+        Decimals of the percentages as printed ("48%": 0; "34.5%": 1).
+    count_precision, count_digits
+        Unit and decimals of the printed counts ("3.5 million": "million", 1).
+    base_precision, base_digits
+        Unit and decimals of the printed base when it is rounded too ("7.5 million":
+        "million", 1); None (default) takes the base as exact.
+
+    Returns
+    -------
+    PublishedCheck
+        Consistent when one base fits every pair: for each, the bases ``b`` with some
+        share and count that round to the published ones and ``count = share x b``,
+        intersected with each other and with the base's own rounding.
+
+    Examples
+    --------
+    The letter's "48% of 7.5 million werknemers, circa 3.5 million" does not fit the
+    7.5 million it names:
+
+    >>> check_published(0.48, 3.5e6, 7.5e6).consistent
+    False
+
+    With "52%, circa 3.9 million" on the same base, and the base itself rounded: if
+    the percentages are exact (here to one decimal), no base fits both; only if 48%
+    may be as low as 47.5% does one (7.45 to 7.47 million):
+
+    >>> check = check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6,
+    ...                         base_precision="million", share_digits=1)
+    >>> print(check.computation)
+    48.0% (47.95-48.05%) of b is "3.5 million" (3.45-3.55) for b = 7.180-7.404 million
+    52.0% (51.95-52.05%) of b is "3.9 million" (3.85-3.95) for b = 7.397-7.603 million
+    the base "7.5 million" is 7.450-7.550 million
+    no single base fits: inconsistent
+    >>> check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6, base_precision="million").bases
+    (7450000.0, 7473684.210526316)
+    """
+    shares = np.atleast_1d(np.asarray(share, dtype=np.float64))
+    counts = np.atleast_1d(np.asarray(count, dtype=np.float64))
+    if shares.shape != counts.shape or shares.ndim != 1:
+        raise PopulationError("`share` and `count` need the same number of values.")
+    for name, values in (("share", shares), ("count", counts),
+                         ("base", np.asarray([base], dtype=np.float64))):
+        if not (np.all(np.isfinite(values)) and np.all(values >= 0)):
+            raise PopulationError(f"`{name}` must be finite and non-negative.")
+    if np.any(shares > 1):
+        raise PopulationError("`share` is a proportion in [0, 1] (0.48 for 48%).")
+
+    def unit_of(precision: Any) -> float:
+        if isinstance(precision, str):
+            if precision not in _UNITS:
+                raise PopulationError(
+                    f"A precision must be 'million', 'thousand' or a number, not {precision!r}.")
+            return _UNITS[precision]
+        return float(precision)
+
+    sd, cd = _check_digits(share_digits), _check_digits(count_digits)
+    s_lo, s_hi = _rounding_range(100 * shares, 1.0, sd)
+    s_lo, s_hi = np.maximum(s_lo, 0.0) / 100, np.minimum(s_hi, 100.0) / 100
+    c_unit = unit_of(count_precision)
+    c_lo, c_hi = _rounding_range(counts, c_unit, cd)
+    c_lo = np.maximum(c_lo, 0.0)
+    with np.errstate(divide="ignore"):
+        b_lo_each = np.where(s_hi > 0, c_lo / s_hi, 0.0)
+        b_hi_each = np.where(s_lo > 0, c_hi / s_lo, np.inf)
+    if base_precision is None:
+        base_lo = base_hi = float(base)
+    else:
+        base_lo, base_hi = _rounding_range(float(base), unit_of(base_precision),
+                                           _check_digits(base_digits))
+    lo = max(float(b_lo_each.max()), base_lo)
+    hi = min(float(b_hi_each.min()), base_hi)
+    # exact bases: allow for binary noise in the products
+    consistent = lo <= hi * (1 + 1e-12)
+    name = {1e6: " million", 1e3: " thousand"}.get(c_unit, "")
+
+    def rng(a: float, b: float) -> str:
+        return f"{a / c_unit:.3f}-{b / c_unit:.3f}{name}"
+
+    lines = [
+        f"{100 * p:.{sd}f}% ({100 * a:.{sd + 1}f}-{100 * b:.{sd + 1}f}%) of b is "
+        f"\"{c / c_unit:.{cd}f}{name}\" ({c_lo_i / c_unit:.{cd + 1}f}-"
+        f"{c_hi_i / c_unit:.{cd + 1}f}) for b = {rng(bl, bh)}"
+        for p, a, b, c, c_lo_i, c_hi_i, bl, bh in zip(
+            shares, s_lo, s_hi, counts, c_lo, c_hi, b_lo_each, b_hi_each, strict=True)]
+    if base_precision is None:
+        lines.append(f"the base is {float(base) / c_unit:.4g}{name} exactly")
+    else:
+        lines.append(f"the base \"{float(base) / unit_of(base_precision):.{base_digits}f}"
+                     f"{name}\" is {rng(base_lo, base_hi)}")
+    lines.append(f"bases {rng(lo, hi)} fit: consistent" if consistent
+                 else "no single base fits: inconsistent")
+    bases = (lo, hi) if consistent else (float("nan"), float("nan"))
+    return PublishedCheck(bool(consistent), bases, "\n".join(lines))

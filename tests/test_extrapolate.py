@@ -370,3 +370,22 @@ def test_rounds_to_arguments() -> None:
         rounds_to(1.0, 1.0, precision="billion")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive"):
         rounds_to(1.0, 1.0, precision=0.0)
+
+
+def test_check_published() -> None:
+    from nea_covid.extrapolate import check_published
+
+    assert not check_published(0.48, 3.5e6, 7.5e6)
+    assert check_published(0.52, 3.9e6, 7.5e6)
+    assert check_published(0.53, 4e6, 7.5e6, count_digits=0)
+    joint = check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6, base_precision="million",
+                            share_digits=1)
+    assert not joint.consistent
+    assert "no single base fits" in joint.computation
+    loose = check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6, base_precision="million")
+    assert loose.consistent
+    assert 7.45e6 <= loose.bases[0] <= loose.bases[1] <= 7.475e6
+    with pytest.raises(nc.PopulationError, match="same number"):
+        check_published([0.48, 0.52], [3.5e6], 7.5e6)
+    with pytest.raises(nc.PopulationError, match="proportion"):
+        check_published(48, 3.5e6, 7.5e6)
