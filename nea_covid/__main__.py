@@ -4,7 +4,10 @@
 ``nhanes`` data (bundled), then the letters' claims table (``nea_covid/data/claims.csv``)
 on the bundled synthetic NEA-COVID panel and RIVM trend data: every claim's estimate with
 its 95% confidence interval, extrapolation, change or arithmetic, and an audit verdict.
-``--out DIR`` also writes the table to ``DIR/claims.csv``.
+``--out DIR`` also writes the table to ``DIR/claims.csv`` and the figures
+(:mod:`nea_covid.letter_figures`, with matplotlib installed: ``nea_covid[plot]``). Progress
+lines go to stderr (``--quiet`` turns them off); a bad argument or an unwritable ``DIR``
+exits with status 2 and a message.
 """
 
 from __future__ import annotations
@@ -26,8 +29,30 @@ def _show(title: str, est: nc.Estimate | nc.Comparison | nc.Extrapolation) -> No
     print(frame.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
 
 
+_QUIET = {"on": False}
+
+
+def _progress(step: str) -> None:
+    """One line per step on stderr (``--quiet`` turns it off)."""
+    if not _QUIET["on"]:
+        print(f"[reproduce] {step} ...", file=sys.stderr, flush=True)
+
+
+def _writable(out: Path) -> str | None:
+    """Why ``out`` cannot take the output, or None."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".nea_covid_write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot write to {out}: {exc.strerror or exc}"
+    return None
+
+
 def _letters(out: Path | None = None) -> None:
     """The letters' claims table, reproduced and audited on the bundled data."""
+    _progress("the letters' claims on the bundled synthetic data")
     table = reproduce_claims()
     print("\n== The letters' claims, reproduced on the bundled SYNTHETIC data and audited")
     shown = table[["id", "unit", "published", "ours", "ci_low", "ci_high", "pvalue",
@@ -44,9 +69,16 @@ def _letters(out: Path | None = None) -> None:
     bad = table.loc[table["verdict"] == "inconsistent", "id"].tolist()
     print(f"\n{len(bad)} of {len(table)} claims inconsistent: {', '.join(bad)}")
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "claims.csv", index=False, encoding="utf-8")
         print(f"Wrote {out / 'claims.csv'}")
+        _progress("figures")
+        try:
+            from nea_covid.letter_figures import write_figures
+
+            for path in write_figures(out):
+                print(f"Wrote {path}")
+        except ImportError as exc:
+            print(f"No figures written: {exc}", file=sys.stderr)
 
 
 def reproduce(out: Path | None = None) -> int:
@@ -57,6 +89,7 @@ def reproduce(out: Path | None = None) -> int:
                             fpc=["fpc1", "fpc2"])
     nhanes = nc.SurveyDesign(nc.datasets.load_nhanes(), weights="WTMEC2YR",
                              strata="SDMVSTRA", clusters="SDMVPSU", nest=True)
+    _progress("reference examples on R's public api and nhanes data")
     print(f"nea_covid {nc.__version__}: design-based estimates on R's public example data")
     print(strat)
     _show("Mean API 2000 and enrolment, stratified sample (R: svymean)",
@@ -95,11 +128,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = sub.add_parser("reproduce", help="compute the reference estimates and the letters' "
                          "claims table on the bundled data")
     rep.add_argument("--out", type=Path, default=None,
-                     help="directory to write claims.csv to")
+                     help="directory to write claims.csv and the figures (PNG) to")
+    rep.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 120)
     if args.command == "reproduce":
-        return reproduce(args.out)
+        _QUIET["on"] = bool(args.quiet)
+        if args.out is not None:
+            problem = _writable(args.out)
+            if problem:
+                print(f"python -m nea_covid reproduce: {problem}", file=sys.stderr)
+                return 2
+        status = reproduce(args.out)
+        _progress("done")
+        return status
     return 2  # pragma: no cover
 
 

@@ -8,6 +8,9 @@ value, and the computation that reproduces it from the bundled data:
     a share (``definition`` from :data:`~nea_covid.harmonisation.DEFINITIONS` and its
     ``level``, or a data ``variable`` with its codes ``level`` on a ``base``) in one wave,
     with its 95% confidence interval;
+``mean``
+    the mean of a numeric data ``variable`` (``level`` empty; e.g. hours a week worked
+    at home) on a ``base`` in one wave, in the claim's ``unit``, with its 95% CI;
 ``extrapolation``
     such a share times ``population`` (:func:`~nea_covid.extrapolate`), and the letter's
     own ``expression`` (e.g. ``48% × 7,500,000``) checked against the printed count;
@@ -17,7 +20,11 @@ value, and the computation that reproduces it from the bundled data:
     the letter's own ``expression`` over published numbers, evaluated by a tiny parser
     (numbers, ``+ - − × * / ( )`` and ``%``; nothing else) and checked with
     :func:`~nea_covid.rounds_to` at the printed precision (``digits`` decimals of the
-    unit: percentage points, or millions for ``persons``).
+    unit: percentage points, or millions for ``persons``);
+``published``
+    a figure the letters quote from a source that is not bundled (KiM, the RIVM
+    cohort, other research), its source in ``expression``: recorded, neither
+    reproduced nor audited (verdict ``"published only"``).
 
 A ``base`` is ``variable=code|code`` conditions joined by ``;``; ``variable@wave=...``
 selects the panel members with those codes in that wave (all their rows). ``missing``:
@@ -58,8 +65,8 @@ COLUMNS: tuple[str, ...] = (
     "id", "letter", "quote", "published", "ours", "ci_low", "ci_high", "extrapolated",
     "pvalue", "definition", "verdict", "computation", "kind", "unit", "in_ci",
 )
-_KINDS = ("estimate", "extrapolation", "change", "arithmetic")
-_UNITS = {"%": 1.0, "persons": 1e6}
+_KINDS = ("estimate", "mean", "extrapolation", "change", "arithmetic", "published")
+_UNITS = {"%": 1.0, "persons": 1e6, "h/week": 1.0}
 
 # ---------------------------------------------------------------------- arithmetic
 _TOKEN = re.compile(r"\s*(?:(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)|([-+−×*/()%]))")
@@ -245,17 +252,21 @@ def _estimate(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
         what = f"{definition.name} v{definition.version} = {row['level']}"
     else:
         variable = row["variable"]
-        indicator = frame[variable].isin(_codes(row["level"])).astype(float)
-        if row["missing"] != "no":
-            indicator[frame[variable].isna()] = np.nan
-        design = SurveyDesign(frame.assign(_claim=indicator), strata="stratum",
+        if row["level"]:  # a share: the indicator of the codes
+            values = frame[variable].isin(_codes(row["level"])).astype(float)
+            if row["missing"] != "no":
+                values[frame[variable].isna()] = np.nan
+            what = f"{variable} in {{{row['level'].replace('|', ', ')}}}"
+            if row["missing"] == "no":
+                what += " (not asked = no)"
+        else:  # a mean of the variable itself
+            values = frame[variable].astype(float)
+            what = f"mean {variable}"
+        design = SurveyDesign(frame.assign(_claim=values), strata="stratum",
                               clusters="panel_id" if row["dataset"] == "nea_covid" else None,
                               weights="weight")
         est = mean(design.subset(mask), "_claim", by="_wave", missing=missing)
         out = est.to_frame()
-        what = f"{variable} in {{{row['level'].replace('|', ', ')}}}"
-        if row["missing"] == "no":
-            what += " (not asked = no)"
     if row["base"]:
         what += f"; base {row['base']}"
     return est, out.set_index("_wave"), what
@@ -303,6 +314,16 @@ def _claim(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
         out["published"] = float(row["published"])
         out.update(_arithmetic(row))
         return out
+    if kind == "published":
+        values = [float(v) for v in row["published"].split(";")]
+        shown = " → ".join(f"{v:g}{row['unit']}" for v in values)
+        out.update(published=values[-1] - values[0] if len(values) == 2 else values[0],
+                   verdict="published only",
+                   computation=f"published {shown} ({row['expression']}); not in the "
+                               "bundled data, not reproduced")
+        if len(values) == 2:
+            out["unit"] = "pp"
+        return out
     waves = row["waves"].split(";")
     est, by_wave, what = _estimate(data, row, waves)
     out["definition"] = f"{row['dataset']}: {what}"
@@ -336,6 +357,16 @@ def _claim(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
         count = counts.loc[waves[0]]
         out["extrapolated"] = str(format_count(float(count["estimate"]), "en"))
     ours = f"{_pct(share)} [{_pct(low)}, {_pct(high)}] ({row['dataset']}, wave {waves[0]})"
+    if kind == "mean":
+        published = float(row["published"])
+        inside = low <= published <= high
+        out.update(published=published, ours=share, ci_low=low, ci_high=high,
+                   in_ci=bool(inside), verdict="consistent" if inside else "inconsistent")
+        out["computation"] = (
+            f"ours {share:.1f} [{low:.1f}, {high:.1f}] {row['unit']} ({row['dataset']}, "
+            f"wave {waves[0]}); published {published:g} {row['unit']} "
+            f"{'inside' if inside else 'outside'} our 95% CI")
+        return out
     if kind == "estimate":
         published = float(row["published"])
         inside = 100 * low <= published <= 100 * high
@@ -380,7 +411,8 @@ def reproduce_claims(claims: pd.DataFrame | None = None) -> pd.DataFrame:
         claim's ``unit`` (percent, percentage points for a change, persons for an
         extrapolation), our 95% interval ``ci_low``/``ci_high``, ``extrapolated`` (our
         count as a letter would print it), ``pvalue`` (changes), ``definition`` (what was
-        estimated), ``verdict`` ("consistent" / "inconsistent"), ``computation`` (the
+        estimated), ``verdict`` ("consistent" / "inconsistent" / "published only"),
+        ``computation`` (the
         audit written out) and ``in_ci`` (the published value lies in our 95% CI; data
         claims only).
 
@@ -393,7 +425,7 @@ def reproduce_claims(claims: pd.DataFrame | None = None) -> pd.DataFrame:
     48% × 7,500,000 = 3,600,000 → about 3.6 million, not 3.5 million as printed
     """
     table = load_claims() if claims is None else claims
-    needs_data = bool((table["kind"] != "arithmetic").any())
+    needs_data = bool((~table["kind"].isin(["arithmetic", "published"])).any())
     data = _designs() if needs_data else {}
     rows = [_claim(data, row) for _, row in table.iterrows()]
     return pd.DataFrame(rows, columns=list(COLUMNS))

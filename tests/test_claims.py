@@ -37,10 +37,32 @@ def test_claims_table_covers_the_letters() -> None:
               "w2_can_rivm_definition": "53", "w2_could_more": "9.2",
               "w2_could_more_employer": "4.8", "w2_could_more_preference": "4.4",
               "rivm_w6_wfh": "72.7", "ppe_provided_change": "61;77",
-              "complaints_change": "42;38"}
+              "complaints_change": "42;38", "w1_fully_at_home": "29",
+              "w2_summer_at_home": "45", "hours_at_home_2019": "5",
+              "hours_at_home_2020": "30", "w2_life_satisfied": "75",
+              "w2_strongly_lonely": "14", "w2_work_life_imbalance": "9",
+              "w2_employer_measures": "90", "w2_ppe_worn": "84",
+              "w2_hygiene_possible": "93", "w2_no_distance_colleagues": "34",
+              "w2_no_distance_clients": "48", "kim_at_home_change": "42;48",
+              "rivm_cohort_can": "66", "rivm_cohort_hours_share": "72"}
     for claim_id, published in needed.items():
         assert claims.loc[claim_id, "published"] == published
-    assert set(claims["kind"]) == {"estimate", "extrapolation", "change", "arithmetic"}
+    assert set(claims["kind"]) == {"estimate", "mean", "extrapolation", "change",
+                                   "arithmetic", "published"}
+
+
+def test_means_and_published_only(table: pd.DataFrame) -> None:
+    rows = table.set_index("id")
+    hours = rows.loc[["hours_at_home_2019", "hours_at_home_2020"]]
+    assert (hours["unit"] == "h/week").all()
+    assert hours["ours"].round().tolist() == [5.0, 30.0]
+    assert "mean hours_at_home; base work_location=1|2" in hours["definition"].iloc[0]
+    published = rows[rows["kind"] == "published"]
+    assert (published["verdict"] == "published only").all()
+    assert published[["ours", "ci_low", "ci_high"]].isna().all().all()
+    assert rows.loc["kim_at_home_change", "published"] == 6
+    assert rows.loc["kim_at_home_change", "unit"] == "pp"
+    assert "42% → 48%" in rows.loc["kim_at_home_change", "computation"]
 
 
 def test_audit_flags_exactly_the_inconsistent_claims(table: pd.DataFrame) -> None:
@@ -58,7 +80,7 @@ def test_audit_flags_exactly_the_inconsistent_claims(table: pd.DataFrame) -> Non
 
 
 def test_data_claims_inside_our_ci(table: pd.DataFrame) -> None:
-    data = table[table["kind"] != "arithmetic"].set_index("id")
+    data = table[~table["kind"].isin(["arithmetic", "published"])].set_index("id")
     assert data[["ours", "ci_low", "ci_high"]].notna().all().all()
     for claim_id, row in data.iterrows():
         inside = row["ci_low"] <= row["published"] <= row["ci_high"]
