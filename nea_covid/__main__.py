@@ -55,8 +55,11 @@ def _letters(out: Path | None = None) -> None:
     _progress("the letters' claims on the bundled synthetic data")
     table = reproduce_claims()
     print("\n== The letters' claims, reproduced on the bundled SYNTHETIC data and audited")
-    shown = table[["id", "unit", "published", "ours", "ci_low", "ci_high", "pvalue",
-                   "verdict"]].copy()
+    shown = table[["id", "unit", "published", "ours", "ci_low", "ci_high", "extrapolated",
+                   "pvalue", "verdict", "definition"]].copy()
+    shown["extrapolated"] = shown["extrapolated"].fillna("")
+    shown["definition"] = shown["definition"].fillna("").str.replace(
+        "nea_covid: ", "", regex=False).str.slice(0, 40)
     for col in ("published", "ours", "ci_low", "ci_high"):
         shown[col] = [
             "" if pd.isna(v) else (f"{v:,.0f}" if unit == "persons" else f"{v:.1f}")

@@ -741,7 +741,7 @@ def check_published(
     share: Any, count: Any, base: float, *, share_digits: int = 0,
     count_precision: Literal["million", "thousand"] | float = "million",
     count_digits: int = 1, base_precision: Literal["million", "thousand"] | float | None = None,
-    base_digits: int = 1,
+    base_digits: int = 1, rounding: dict[str, Any] | None = None,
 ) -> PublishedCheck:
     """Say whether published shares, counts and their common base agree under the
     stated rounding, showing the arithmetic.
@@ -761,6 +761,9 @@ def check_published(
     base_precision, base_digits
         Unit and decimals of the printed base when it is rounded too ("7.5 million":
         "million", 1); None (default) takes the base as exact.
+    rounding : dict, optional
+        The same in one argument: ``{"share": 0, "count": ("million", 1), "base":
+        ("million", 1)}`` (any of the three keys).
 
     Returns
     -------
@@ -791,6 +794,16 @@ def check_published(
     >>> check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6, base_precision="million").bases
     (7450000.0, 7473684.210526316)
     """
+    if rounding is not None:
+        unknown = set(rounding) - {"share", "count", "base"}
+        if unknown:
+            raise PopulationError(
+                f"`rounding` takes the keys 'share', 'count' and 'base', not {sorted(unknown)}.")
+        share_digits = int(rounding.get("share", share_digits))
+        if "count" in rounding:
+            count_precision, count_digits = rounding["count"]
+        if "base" in rounding:
+            base_precision, base_digits = rounding["base"]
     shares = np.atleast_1d(np.asarray(share, dtype=np.float64))
     counts = np.atleast_1d(np.asarray(count, dtype=np.float64))
     if shares.shape != counts.shape or shares.ndim != 1:

@@ -389,3 +389,16 @@ def test_check_published() -> None:
         check_published([0.48, 0.52], [3.5e6], 7.5e6)
     with pytest.raises(nc.PopulationError, match="proportion"):
         check_published(48, 3.5e6, 7.5e6)
+
+
+def test_check_published_rounding_argument() -> None:
+    from nea_covid.extrapolate import check_published
+
+    spelled = check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6, share_digits=1,
+                              base_precision="million", base_digits=1)
+    packed = check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6,
+                             rounding={"share": 1, "count": ("million", 1),
+                                       "base": ("million", 1)})
+    assert spelled.computation == packed.computation
+    with pytest.raises(nc.PopulationError, match="keys"):
+        check_published(0.48, 3.5e6, 7.5e6, rounding={"pct": 1})
