@@ -527,9 +527,9 @@ class BaseDesign:
         Parameters
         ----------
         columns : mapping of str to array-like, or pandas.DataFrame
-            One value per row of the design's data, in its order (a Series or
-            DataFrame is aligned on the data's index). Existing columns are not
-            replaced.
+            One value per row of the design's data: arrays in its row order, Series
+            and DataFrame columns aligned on its index (their labels must be the
+            data's). Existing columns are not replaced.
 
         Returns
         -------
@@ -544,19 +544,36 @@ class BaseDesign:
         >>> [round(float(p), 4) for p in nc.proportion(high, "high").estimate]
         [0.5957, 0.4043]
         """
-        frame = columns if isinstance(columns, pd.DataFrame) else pd.DataFrame(
-            dict(columns), index=self._data.index)
-        clash = [c for c in frame.columns if c in self._data.columns]
-        if clash:
-            raise DesignError(
-                f"The data already has column(s) {', '.join(map(repr, clash))}; give the "
-                "new variables other names.")
-        if frame.shape[0] != self.n_rows:
-            raise DesignError(
-                f"The new columns have {frame.shape[0]} rows; the design has {self.n_rows}.")
+        index = self._data.index
+        parts: dict[Any, Any] = {}
+        items = columns.items() if isinstance(columns, pd.DataFrame) else dict(columns).items()
+        for name, values in items:
+            if name in self._data.columns:
+                raise DesignError(
+                    f"The data already has a column {name!r}; give the new variable another "
+                    "name.")
+            if isinstance(values, pd.Series):  # aligned on the data's index
+                unmatched = ~values.index.isin(index)
+                if values.shape[0] != self.n_rows or unmatched.any():
+                    raise DesignError(
+                        f"Column {name!r} is indexed differently from the data "
+                        f"({int(unmatched.sum())} of {values.shape[0]} labels not in the "
+                        f"data's index, {self.n_rows} rows wanted); pass values in the "
+                        "data's index, or a plain array in its row order.")
+                values = values.reindex(index)
+            else:
+                if not isinstance(values, pd.api.extensions.ExtensionArray | pd.Index
+                                  | np.ndarray):
+                    values = np.asarray(values)  # lists; categoricals keep their dtype
+                length = len(values) if np.ndim(values) else 1
+                if length != self.n_rows:
+                    raise DesignError(
+                        f"Column {name!r} has {length} rows; the design has {self.n_rows}.")
+                if isinstance(values, pd.Index):
+                    values = values.array
+            parts[name] = values
         new = self._copy()
-        new._data = pd.concat([self._data, frame.set_axis(self._data.index, axis=0)],
-                              axis=1)
+        new._data = pd.concat([self._data, pd.DataFrame(parts, index=index)], axis=1)
         return new
 
     def subset(self, mask: Any) -> Self:

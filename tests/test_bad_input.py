@@ -249,7 +249,14 @@ def test_with_columns_adds_variables_without_touching_the_data() -> None:
     assert "high" not in d.data.columns
     assert high.degf == d.degf
     pd.testing.assert_frame_equal(apistrat, before)
-    with pytest.raises(nc.DesignError, match="already has column"):
+    with pytest.raises(nc.DesignError, match="already has a column"):
         d.with_columns({"api00": apistrat["api00"]})
-    with pytest.raises(nc.DesignError, match="rows"):
+    with pytest.raises(nc.DesignError, match="indexed differently"):
         d.with_columns(pd.DataFrame({"x": [1, 2]}))
+    with pytest.raises(nc.DesignError, match="rows"):
+        d.with_columns({"x": [1, 2]})
+    # a shuffled frame is aligned on the index, not pasted in row order
+    frame = (apistrat["api00"] > 700).astype(float).to_frame("high")
+    shuffled = frame.sample(frac=1, random_state=1)
+    np.testing.assert_allclose(nc.mean(d.with_columns(shuffled), "high").estimate,
+                               nc.mean(d.with_columns(frame), "high").estimate)
