@@ -565,7 +565,7 @@ class BaseDesign:
                 if not isinstance(values, pd.api.extensions.ExtensionArray | pd.Index
                                   | np.ndarray):
                     values = np.asarray(values)  # lists; categoricals keep their dtype
-                length = len(values) if np.ndim(values) else 1
+                length = len(values) if getattr(values, "ndim", 1) else 1
                 if length != self.n_rows:
                     raise DesignError(
                         f"Column {name!r} has {length} rows; the design has {self.n_rows}.")
