@@ -601,8 +601,10 @@ def compare_waves(frame: pd.DataFrame, scale: Literal["logit", "linear"] = "logi
                   alpha: float = 0.05) -> pd.DataFrame:
     """Test every wave against the previous one, beside RIVM's own change flags.
 
-    For each region × subgroup × indicator, the figure of wave ``w`` is compared with
-    that of wave ``w - 1`` by :func:`~nea_covid.compare_published`, the waves taken as
+    For each region × subgroup × indicator, the figure of each wave is compared with
+    that of the previous wave that has it (RIVM's "previous measurement": an indicator
+    not asked in every wave is compared across the gap) by
+    :func:`~nea_covid.compare_published`, the waves taken as
     independent samples, all pairs at once (in blocks of 2,000 pairs, because
     ``compare_published`` keeps a dense covariance matrix of its pairs).
 
@@ -685,7 +687,12 @@ def compare_waves(frame: pd.DataFrame, scale: Literal["logit", "linear"] = "logi
             "figure must appear once.")
     describe = key[:1] + (["region"] if "region" in f.columns else []) + key[1:]
     figure = ["wave", "n", "estimate", "ci_low", "ci_high"]
-    base = f[describe + figure].assign(_next=f["wave"].to_numpy() + 1)
+    # the previous measurement of each figure is the previous wave that has it (RIVM's
+    # Change_wrt_previous_measurement), not necessarily wave - 1
+    f = f.sort_values([*key, "wave"], kind="stable")
+    following = f.groupby(key, sort=False, dropna=False)["wave"].shift(-1)
+    base = f[describe + figure].assign(_next=following.astype("Int64"))
+    base = base[base["_next"].notna().to_numpy()]
     later = f[[*key, *figure, "change"]]
     pairs = base.merge(later, left_on=[*key, "_next"], right_on=[*key, "wave"],
                        suffixes=("_base", ""), sort=True)

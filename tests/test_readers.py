@@ -452,3 +452,15 @@ def test_sample_is_not_copied_from_the_real_file() -> None:
     real = set(REAL.read_text(encoding="utf-8").splitlines()[1:])
     sample = set(_lines()[1:])
     assert not real & sample
+
+
+def test_compare_waves_bridges_a_missing_wave() -> None:
+    from nea_covid.readers import RIVM_COLUMNS, compare_waves, read_rivm_behaviour
+
+    rows = [";".join(RIVM_COLUMNS)]
+    for wave, value in ((8, 71.0), (9, 68.2), (11, 67.5)):
+        rows.append(f"2021-06-01;2021-03-{wave:02d};{wave:02d};NL00;Nederland;Alle;Totaal;"
+                    f"Naleving;Werkt_thuis;3050;Percentage;{value};{value - 1.7:.1f};"
+                    f"{value + 1.6:.1f};0")
+    result = compare_waves(read_rivm_behaviour(io.StringIO("\n".join(rows))))
+    assert list(zip(result["base_wave"], result["wave"], strict=True)) == [(8, 9), (9, 11)]
