@@ -13,7 +13,11 @@ value, and the computation that reproduces it from the bundled data:
     at home) on a ``base`` in one wave, in the claim's ``unit``, with its 95% CI;
 ``extrapolation``
     such a share times ``population`` (:func:`~nea_covid.extrapolate`), and the letter's
-    own ``expression`` (e.g. ``48% × 7,500,000``) checked against the printed count;
+    own ``expression`` (e.g. ``48% × 7,500,000``) checked against the printed count.
+    The letter multiplies a share of werknemers *in work* by *all* werknemers; the
+    "printed count inside our CI" judgement follows that reading (said so in the
+    computation text), which also reports the data's own count, the weighted total of
+    the indicator over the share's base;
 ``change``
     the change between two ``waves`` of the panel, paired (:func:`~nea_covid.compare`);
 ``arithmetic``
@@ -21,6 +25,14 @@ value, and the computation that reproduces it from the bundled data:
     (numbers, ``+ - − × * / ( )`` and ``%``; nothing else) and checked with
     :func:`~nea_covid.rounds_to` at the printed precision (``digits`` decimals of the
     unit: percentage points, or millions for ``persons``);
+``estimate``, ``mean`` and ``change`` are judged by the published figure's own
+rounding: printed with ``digits`` decimals, it stands for the interval
+``value ± 0.5·10^-digits`` (a change of two such figures for ``± 10^-digits``), and it
+is consistent with our estimate when that interval overlaps our 95% CI. An
+``expression`` on an estimate row says how the letter's figure follows from its words
+(``2/3 × 45`` for "45 procent ..., waarvan twee derde"). Every rounded number is
+printed rounded half away from zero, as :func:`~nea_covid.rounds_to` judges it.
+
 ``published``
     a figure the letters quote from a source that is not bundled (KiM, the RIVM
     cohort, other research), its source in ``expression``: recorded, neither
@@ -53,12 +65,12 @@ import pandas as pd
 
 from nea_covid.contrasts import compare
 from nea_covid.design import SurveyDesign
-from nea_covid.estimators import mean
-from nea_covid.extrapolate import extrapolate, format_count, rounds_to
+from nea_covid.estimators import mean, total
+from nea_covid.extrapolate import _round_half_up, extrapolate, format_count, rounds_to
 from nea_covid.harmonisation import get_definition, harmonised_proportion
 from nea_covid.results import Estimate
 
-__all__ = ["COLUMNS", "evaluate", "load_claims", "reproduce_claims"]
+__all__ = ["COLUMNS", "MAX_DEPTH", "evaluate", "load_claims", "reproduce_claims"]
 
 #: Columns of :func:`reproduce_claims`.
 COLUMNS: tuple[str, ...] = (
@@ -69,6 +81,8 @@ _KINDS = ("estimate", "mean", "extrapolation", "change", "arithmetic", "publishe
 _UNITS = {"%": 1.0, "persons": 1e6, "h/week": 1.0}
 
 # ---------------------------------------------------------------------- arithmetic
+#: Deepest nesting of parentheses and unary minus signs :func:`evaluate` accepts.
+MAX_DEPTH = 100
 _TOKEN = re.compile(r"\s*(?:(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)|([-+−×*/()%]))")
 
 
@@ -103,7 +117,8 @@ def evaluate(expression: str) -> float:
     Raises
     ------
     ValueError
-        For anything else (names, ``**``, empty input, division by zero).
+        For anything else (names, ``**``, empty input, division by zero, parentheses
+        or unary minus signs nested deeper than :data:`MAX_DEPTH`).
 
     Examples
     --------
@@ -120,6 +135,15 @@ def evaluate(expression: str) -> float:
         raise ValueError(f"An expression must be a string, not {type(expression).__name__}.")
     tokens = _tokens(expression)
     pos = 0
+    depth = 0
+
+    def deeper() -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise ValueError(
+                f"{expression[:40]!r}... nests parentheses or unary minus signs deeper "
+                f"than {MAX_DEPTH} levels.")
 
     def peek() -> str | None:
         return tokens[pos] if pos < len(tokens) else None
@@ -152,12 +176,18 @@ def evaluate(expression: str) -> float:
         return value
 
     def factor() -> float:
+        nonlocal depth
         if peek() in ("-", "−"):
             take()
-            return -factor()
+            deeper()
+            value = -factor()
+            depth -= 1
+            return value
         token = take()
         if token == "(":
+            deeper()
             value = expr()
+            depth -= 1
             if take() != ")":
                 raise ValueError(f"Unbalanced parentheses in {expression!r}.")
         elif token[0].isdigit():
@@ -185,8 +215,9 @@ def load_claims() -> pd.DataFrame:
         Text columns ``id``, ``letter``, ``quote``, ``published`` (``;`` between the
         two values of a change), ``unit`` ("%" or "persons"), ``digits`` (printed
         decimals), ``kind``, ``dataset``, ``definition``, ``variable``, ``level``,
-        ``base``, ``missing``, ``waves``, ``population``, ``expression`` (empty strings
-        where not used).
+        ``base``, ``missing``, ``waves``, ``population``, ``expression`` (the letter's
+        arithmetic, or how an estimate's published figure follows from the letter's
+        words; empty strings where not used).
 
     Examples
     --------
@@ -272,8 +303,61 @@ def _estimate(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
     return est, out.set_index("_wave"), what
 
 
+def _fixed(value: float, digits: int, signed: bool = False) -> str:
+    """``value`` with ``digits`` decimals, rounded half away from zero as the letters
+    (and :func:`~nea_covid.rounds_to`) round: 76.5 → "77", not "76"."""
+    rounded = float(_round_half_up(np.asarray([value], dtype=np.float64), digits)[0]) + 0.0
+    return f"{rounded:+.{digits}f}" if signed else f"{rounded:.{digits}f}"
+
+
+def _own_count(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series,
+               wave: str) -> tuple[float, float, float]:
+    """The data's own count: the weighted total of the claim's indicator over its base
+    in ``wave`` (estimate, ci_low, ci_high), not the share times a population."""
+    frame, _ = data[row["dataset"]]
+    mask = (frame["_wave"] == wave) & _base(frame, row["base"])
+    if row["definition"]:
+        definition = get_definition(row["definition"])
+        applied = definition.apply(frame)
+        on_base = applied[f"{definition.variable}_base"].fillna(False).astype(bool)
+        values = (applied[definition.variable].astype(str) == row["level"]).astype(float)
+        values[~on_base | applied[definition.variable].isna()] = np.nan
+        mask &= on_base
+    else:
+        values = frame[row["variable"]].isin(_codes(row["level"])).astype(float)
+        if row["missing"] != "no":
+            values[frame[row["variable"]].isna()] = np.nan
+    design = SurveyDesign(frame.assign(_claim=values), strata="stratum",
+                          clusters="panel_id" if row["dataset"] == "nea_covid" else None,
+                          weights="weight")
+    est = total(design.subset(mask), "_claim", missing="omit").to_frame().iloc[0]
+    return float(est["estimate"]), float(est["ci_low"]), float(est["ci_high"])
+
+
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return f"{_fixed(100 * x, 1)}%"
+
+
+def _decimals(digits: int) -> str:
+    return f"{digits} decimal" + ("" if digits == 1 else "s")
+
+
+def _half(digits: int) -> float:
+    """Half a unit in the last printed decimal: a figure printed with ``digits``
+    decimals stands for ``value ± _half(digits)``."""
+    return 0.5 * 10.0 ** -digits
+
+
+def _overlaps(published: float, half: float, low: float, high: float) -> bool:
+    """The published figure's rounding interval meets our confidence interval."""
+    return bool(published - half <= high and low <= published + half)
+
+
+def _range(published: float, half: float, decimals: int, signed: bool = False) -> str:
+    """The published figure's rounding interval, e.g. "[44.5, 45.5]"."""
+    sign = "+" if signed else ""
+    return (f"[{published - half:{sign}.{decimals}f}, "
+            f"{published + half:{sign}.{decimals}f}]")
 
 
 def _rounds(value: float, published: float, unit: str, digits: int) -> bool:
@@ -283,7 +367,7 @@ def _rounds(value: float, published: float, unit: str, digits: int) -> bool:
 def _shown(value: float, unit: str, digits: int) -> str:
     if unit == "persons":
         return str(format_count(value, "en", precision="million", digits=digits))
-    return f"{value:.{digits}f}"
+    return _fixed(value, digits)
 
 
 def _arithmetic(row: pd.Series) -> dict[str, Any]:
@@ -297,7 +381,7 @@ def _arithmetic(row: pd.Series) -> dict[str, Any]:
         printed = format_count(published, "en", precision="million", digits=digits,
                                prefix=None)
     else:
-        text = f"{row['expression']} = {value:g} → {value:.{digits}f}"
+        text = f"{row['expression']} = {value:g} → {_fixed(value, digits)}"
         printed = f"{published:g}"
     text += (f" = {printed} as printed" if ok else f", not {printed} as printed")
     return {"ours": value, "verdict": "consistent" if ok else "inconsistent",
@@ -337,15 +421,20 @@ def _claim(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
         out.update(published=high_pub - low_pub, ours=100 * float(c["estimate"]),
                    ci_low=100 * float(c["ci_low"]), ci_high=100 * float(c["ci_high"]),
                    pvalue=float(c["pvalue"]), unit="pp")
-        inside = out["ci_low"] <= out["published"] <= out["ci_high"]
-        out["in_ci"] = bool(inside)
+        digits = int(row["digits"])
+        half = 2 * _half(digits)  # each of the two printed figures is rounded
+        inside = _overlaps(out["published"], half, out["ci_low"], out["ci_high"])
+        out["in_ci"] = inside
         out["verdict"] = "consistent" if inside else "inconsistent"
         out["computation"] = (
-            f"published {low_pub:g}% → {high_pub:g}% ({out['published']:+g} pp); ours "
+            f"published {low_pub:g}% → {high_pub:g}% ({out['published']:+g} pp; as "
+            f"printed with {_decimals(digits)}, somewhere in "
+            f"{_range(out['published'], half, digits + 1, signed=True)} pp); ours "
             f"{_pct(float(c['base_estimate']))} → {_pct(float(c['other_estimate']))}: "
-            f"{out['ours']:+.1f} pp [{out['ci_low']:+.1f}, {out['ci_high']:+.1f}], paired "
-            f"(same panel members), p = {out['pvalue']:.2g}; published change "
-            f"{'inside' if inside else 'outside'} our 95% CI")
+            f"{_fixed(out['ours'], 1, True)} pp [{_fixed(out['ci_low'], 1, True)}, "
+            f"{_fixed(out['ci_high'], 1, True)}], paired (same panel members), "
+            f"p = {out['pvalue']:.2g}; published change "
+            f"{'overlaps' if inside else 'does not overlap'} our 95% CI")
         return out
     cell = by_wave.loc[waves[0]]
     share, low, high = (float(cell[k]) for k in ("estimate", "ci_low", "ci_high"))
@@ -357,26 +446,29 @@ def _claim(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
         count = counts.loc[waves[0]]
         out["extrapolated"] = str(format_count(float(count["estimate"]), "en"))
     ours = f"{_pct(share)} [{_pct(low)}, {_pct(high)}] ({row['dataset']}, wave {waves[0]})"
-    if kind == "mean":
+    digits = int(row["digits"])
+    if kind in ("mean", "estimate"):
         published = float(row["published"])
-        inside = low <= published <= high
-        out.update(published=published, ours=share, ci_low=low, ci_high=high,
-                   in_ci=bool(inside), verdict="consistent" if inside else "inconsistent")
-        out["computation"] = (
-            f"ours {share:.1f} [{low:.1f}, {high:.1f}] {row['unit']} ({row['dataset']}, "
-            f"wave {waves[0]}); published {published:g} {row['unit']} "
-            f"{'inside' if inside else 'outside'} our 95% CI")
-        return out
-    if kind == "estimate":
-        published = float(row["published"])
-        inside = 100 * low <= published <= 100 * high
-        out.update(published=published, ours=100 * share, ci_low=100 * low,
-                   ci_high=100 * high, in_ci=bool(inside),
+        scale = 1.0 if kind == "mean" else 100.0
+        half = _half(digits)
+        inside = _overlaps(published, half, scale * low, scale * high)
+        out.update(published=published, ours=scale * share, ci_low=scale * low,
+                   ci_high=scale * high, in_ci=inside,
                    verdict="consistent" if inside else "inconsistent")
-        text = (f"ours {ours}; published {published:g}% "
-                f"{'inside' if inside else 'outside'} our 95% CI")
+        unit = f" {row['unit']}" if kind == "mean" else "%"
+        if kind == "mean":
+            ours = (f"{_fixed(share, 1)} [{_fixed(low, 1)}, {_fixed(high, 1)}]{unit} "
+                    f"({row['dataset']}, wave {waves[0]})")
+        shown = f"{published:g}{unit}"
+        if row["expression"]:
+            shown = (f"{published:g}{unit} (about {row['expression']} = "
+                     f"{evaluate(row['expression']):g}{unit})")
+        text = (f"ours {ours}; published {shown}, printed with {_decimals(digits)}, "
+                f"stands for {_range(published, half, digits + 1)}{unit}: "
+                f"{'overlaps' if inside else 'does not overlap'} our 95% CI")
         if count is not None:
-            text += f"; × {population:,.0f} = {out['extrapolated']}"
+            text += (f"; × {population:,.0f} = {out['extrapolated']} (share of the "
+                     f"base × all {population:,.0f} werknemers, as the letter does)")
         out["computation"] = text
         return out
     # extrapolation: the letter's arithmetic and the published count against our CI
@@ -389,10 +481,15 @@ def _claim(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
     out.update(published=published, ours=c_est, ci_low=c_low, ci_high=c_high,
                in_ci=bool(inside))
     out["verdict"] = letter["verdict"]
+    own, own_low, own_high = _own_count(data, row, waves[0])
     out["computation"] = (
-        f"letter: {letter['computation']}; ours: {_pct(share)} × {population:,.0f} = "
-        f"{c_est:,.0f} [{c_low:,.0f}, {c_high:,.0f}] ({out['extrapolated']}); printed "
-        f"count {'inside' if inside else 'outside'} our 95% CI")
+        f"letter: {letter['computation']}; ours, the letter's reading (share of "
+        f"werknemers in work × all {population:,.0f} werknemers, as the letter does, "
+        f"though the share's base excludes those not in work): {_pct(share)} × "
+        f"{population:,.0f} = {c_est:,.0f} [{c_low:,.0f}, {c_high:,.0f}] "
+        f"({out['extrapolated']}); printed count {'inside' if inside else 'outside'} "
+        f"that 95% CI; the data's own count (weighted total over the base): {own:,.0f} "
+        f"[{own_low:,.0f}, {own_high:,.0f}] ({format_count(own, 'en')})")
     return out
 
 
@@ -413,8 +510,9 @@ def reproduce_claims(claims: pd.DataFrame | None = None) -> pd.DataFrame:
         count as a letter would print it), ``pvalue`` (changes), ``definition`` (what was
         estimated), ``verdict`` ("consistent" / "inconsistent" / "published only"),
         ``computation`` (the
-        audit written out) and ``in_ci`` (the published value lies in our 95% CI; data
-        claims only).
+        audit written out) and ``in_ci`` (data claims only: for estimates, means and
+        changes, the published figure's rounding interval overlaps our 95% CI; for
+        extrapolations, the printed count lies in our 95% CI for the letter's reading).
 
     Examples
     --------

@@ -543,12 +543,18 @@ def _check_digits(digits: int) -> int:
 
 def _as_array(value: Any) -> tuple[NDArray[np.float64], Any]:
     """Values as a float array, and how to return results (None: one string)."""
-    if isinstance(value, pd.Series):
-        return value.to_numpy(dtype=np.float64, na_value=np.nan), value.index
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim == 0:
-        return array.reshape(1), None
-    return array.reshape(-1), list
+    try:
+        if isinstance(value, pd.Series):
+            array = value.to_numpy(dtype=np.float64, na_value=np.nan)
+            shape: Any = value.index
+        else:
+            array = np.asarray(value, dtype=np.float64)
+            shape = None if array.ndim == 0 else list
+    except (TypeError, ValueError):
+        raise PopulationError(f"Only numbers can be formatted, not {value!r}.") from None
+    if np.isinf(array).any():
+        raise PopulationError("Infinite values cannot be formatted as published figures.")
+    return array.reshape(-1), shape
 
 
 def _output(texts: list[str], shape: Any) -> str | list[str] | pd.Series:
@@ -701,8 +707,15 @@ def rounds_to(
         unit = float(precision)
         if not (np.isfinite(unit) and unit > 0):
             raise ValueError(f"`precision` must be a positive number, not {precision!r}.")
-    x = np.asarray(value, dtype=np.float64)
-    target = np.asarray(published, dtype=np.float64) / unit
+    try:
+        x = np.asarray(value, dtype=np.float64)
+        target = np.asarray(published, dtype=np.float64) / unit
+    except (TypeError, ValueError):
+        raise PopulationError("`value` and `published` must be numbers.") from None
+    if x.shape != target.shape and x.ndim and target.ndim:
+        raise PopulationError(
+            f"`value` has {x.size} numbers and `published` {target.size}; give one published "
+            "figure per value.")
     same = np.abs(_round_half_up(x / unit, digits) - target) <= 1e-9 * np.maximum(
         1.0, np.abs(target))
     return bool(same) if np.ndim(same) == 0 else same
@@ -800,14 +813,20 @@ def check_published(
             raise PopulationError(
                 f"`rounding` takes the keys 'share', 'count' and 'base', not {sorted(unknown)}.")
         share_digits = int(rounding.get("share", share_digits))
+        for key in ("count", "base"):
+            if key in rounding and not (isinstance(rounding[key], tuple | list)
+                                        and len(rounding[key]) == 2):
+                raise PopulationError(
+                    f"`rounding[{key!r}]` is a pair (unit, decimals), e.g. ('million', 1), "
+                    f"not {rounding[key]!r}.")
         if "count" in rounding:
             count_precision, count_digits = rounding["count"]
         if "base" in rounding:
             base_precision, base_digits = rounding["base"]
     shares = np.atleast_1d(np.asarray(share, dtype=np.float64))
     counts = np.atleast_1d(np.asarray(count, dtype=np.float64))
-    if shares.shape != counts.shape or shares.ndim != 1:
-        raise PopulationError("`share` and `count` need the same number of values.")
+    if shares.shape != counts.shape or shares.ndim != 1 or shares.size == 0:
+        raise PopulationError("`share` and `count` need the same (non-zero) number of values.")
     for name, values in (("share", shares), ("count", counts),
                          ("base", np.asarray([base], dtype=np.float64))):
         if not (np.all(np.isfinite(values)) and np.all(values >= 0)):
@@ -821,7 +840,13 @@ def check_published(
                 raise PopulationError(
                     f"A precision must be 'million', 'thousand' or a number, not {precision!r}.")
             return _UNITS[precision]
-        return float(precision)
+        try:
+            unit = float(precision)
+        except (TypeError, ValueError):
+            unit = float("nan")
+        if not (np.isfinite(unit) and unit > 0):
+            raise PopulationError(f"A precision must be a positive number, not {precision!r}.")
+        return unit
 
     sd, cd = _check_digits(share_digits), _check_digits(count_digits)
     s_lo, s_hi = _rounding_range(100 * shares, 1.0, sd)
@@ -855,8 +880,11 @@ def check_published(
     if base_precision is None:
         lines.append(f"the base is {float(base) / c_unit:.4g}{name} exactly")
     else:
-        lines.append(f"the base \"{float(base) / unit_of(base_precision):.{base_digits}f}"
-                     f"{name}\" is {rng(base_lo, base_hi)}")
+        b_unit = unit_of(base_precision)
+        b_name = {1e6: " million", 1e3: " thousand"}.get(b_unit, "")
+        b_text = _number_text(float(_round_half_up(np.asarray(float(base) / b_unit),
+                                                   base_digits)), base_digits, "en")
+        lines.append(f"the base \"{b_text}{b_name}\" is {rng(base_lo, base_hi)}")
     lines.append(f"bases {rng(lo, hi)} fit: consistent" if consistent
                  else "no single base fits: inconsistent")
     bases = (lo, hi) if consistent else (float("nan"), float("nan"))

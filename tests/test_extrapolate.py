@@ -385,7 +385,7 @@ def test_check_published() -> None:
     loose = check_published([0.48, 0.52], [3.5e6, 3.9e6], 7.5e6, base_precision="million")
     assert loose.consistent
     assert 7.45e6 <= loose.bases[0] <= loose.bases[1] <= 7.475e6
-    with pytest.raises(nc.PopulationError, match="same number"):
+    with pytest.raises(nc.PopulationError, match=r"same .non-zero. number"):
         check_published([0.48, 0.52], [3.5e6], 7.5e6)
     with pytest.raises(nc.PopulationError, match="proportion"):
         check_published(48, 3.5e6, 7.5e6)
@@ -402,3 +402,17 @@ def test_check_published_rounding_argument() -> None:
     assert spelled.computation == packed.computation
     with pytest.raises(nc.PopulationError, match="keys"):
         check_published(0.48, 3.5e6, 7.5e6, rounding={"pct": 1})
+
+
+@pytest.mark.parametrize("call", [
+    lambda: __import__("nea_covid").check_published([], [], 7.5e6),
+    lambda: __import__("nea_covid").check_published(0.5, 1e6, 2e6, count_precision=0),
+    lambda: __import__("nea_covid").check_published(0.5, 1e6, 2e6,
+                                                    rounding={"count": "million"}),
+    lambda: __import__("nea_covid").rounds_to([1e6, 2e6], [1e6, 2e6, 3e6]),
+    lambda: __import__("nea_covid").format_count("abc"),
+    lambda: __import__("nea_covid").format_count(float("inf")),
+])
+def test_formatting_bad_input(call: object) -> None:
+    with pytest.raises(nc.PopulationError):
+        call()  # type: ignore[operator]
