@@ -22,7 +22,14 @@ from nea_covid.errors import (
     ZeroVarianceWarning,
     plural,
 )
-from nea_covid.results import CellResult, ConfidenceInterval, inference_columns, readonly
+from nea_covid.results import (
+    CellResult,
+    ConfidenceInterval,
+    inference_columns,
+    readonly,
+    table_html,
+    table_repr,
+)
 
 __all__ = ["Alternative", "Comparison", "JointTest"]
 
@@ -300,18 +307,10 @@ class Comparison(CellResult):
         return f"Comparison: {self.kind}, {len(self)} rows, {df}{side}"
 
     def __repr__(self) -> str:
-        frame = self.to_frame()
-        body = frame.drop(columns=["df"]).head(20).to_string(
-            index=False, float_format=lambda x: f"{x:.6g}")
-        more = f"\n... {len(frame) - 20} more rows" if len(frame) > 20 else ""
-        return f"{self._title()}\n{body}{more}"
+        return table_repr(self._title(), self.to_frame(), "rows")
 
     def _repr_html_(self) -> str:
-        frame = self.to_frame().drop(columns=["df"])
-        level = round(100 * self.confidence_level)
-        table = frame.to_html(index=False, float_format=lambda x: f"{x:.6g}", border=0)
-        return (f"<div><p><b>{self._title()}</b> &mdash; {level}% intervals</p>"
-                f"{table}</div>")
+        return table_html(self._title(), self.to_frame(), self.confidence_level)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,14 @@ from numpy.typing import NDArray
 from nea_covid import intervals
 from nea_covid.errors import PopulationError, plural
 from nea_covid.replicates import ReplicateEstimates
-from nea_covid.results import CellResult, ConfidenceInterval, Estimate, readonly
+from nea_covid.results import (
+    CellResult,
+    ConfidenceInterval,
+    Estimate,
+    readonly,
+    table_html,
+    table_repr,
+)
 
 __all__ = ["Extrapolation", "PublishedCheck", "check_published", "extrapolate", "format_count",
            "format_share", "rounds_to"]
@@ -174,18 +181,10 @@ class Extrapolation(CellResult):
                 + f" x population, {how}, {len(self)} cells, df={self.df}")
 
     def __repr__(self) -> str:
-        frame = self.to_frame()
-        body = frame.drop(columns=["df"]).head(20).to_string(
-            index=False, float_format=lambda x: f"{x:.6g}")
-        more = f"\n... {len(frame) - 20} more cells" if len(frame) > 20 else ""
-        return f"{self._title()}\n{body}{more}"
+        return table_repr(self._title(), self.to_frame(), "cells")
 
     def _repr_html_(self) -> str:
-        frame = self.to_frame().drop(columns=["df"])
-        level = round(100 * self.confidence_level)
-        table = frame.to_html(index=False, float_format=lambda x: f"{x:.6g}", border=0)
-        return (f"<div><p><b>{self._title()}</b> &mdash; {level}% intervals</p>"
-                f"{table}</div>")
+        return table_html(self._title(), self.to_frame(), self.confidence_level)
 
 
 # ---------------------------------------------------------------------- extrapolate

@@ -64,6 +64,22 @@ def inference_columns(
     return out.reset_index(drop=True)
 
 
+def table_repr(title: str, frame: pd.DataFrame, noun: str = "rows") -> str:
+    """A result's text display: its title and the first 20 rows of its table."""
+    body = frame.drop(columns=["df"], errors="ignore").head(20).to_string(
+        index=False, float_format=lambda x: f"{x:.6g}")
+    more = f"\n... {len(frame) - 20} more {noun}" if len(frame) > 20 else ""
+    return f"{title}\n{body}{more}"
+
+
+def table_html(title: str, frame: pd.DataFrame, confidence_level: float) -> str:
+    """A result's HTML display (Jupyter): its title and table."""
+    level = round(100 * confidence_level)
+    table = frame.drop(columns=["df"], errors="ignore").to_html(
+        index=False, float_format=lambda x: f"{x:.6g}", border=0)
+    return f"<div><p><b>{title}</b> &mdash; {level}% intervals</p>{table}</div>"
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Estimate(CellResult):
     """Design-based estimates with their full covariance matrix.
