@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from reference_data import DESIGN_KEYS, close, fixture, load
+from reference_data import DESIGN_KEYS, close, fixture, load, replicate_design_from
 
 import nea_covid as nc
 from nea_covid.chisq import _pchisqsum_saddle, _pfsum_saddle
@@ -47,12 +47,7 @@ def design(name: str) -> tuple[Any, pd.DataFrame]:
     if spec["kind"] == "conversion":
         data = data_for(spec["source"]["data"])
         return taylor(spec["source"], data).to_replicate(spec["method"]), data
-    data = data_for(spec["data"])
-    rd = nc.ReplicateDesign(
-        data, weights=spec["weights"], replicate_weights=spec["replicate_weights"],
-        method=spec["method"], scale=spec["scale"], rscales=spec["rscales"], mse=spec["mse"],
-        combined_weights=spec["combined_weights"], rho=spec["rho"])
-    return rd, data
+    return replicate_design_from(spec, data_for(spec["data"]))
 
 
 def table_design(table: dict[str, Any]) -> Any:

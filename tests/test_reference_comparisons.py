@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from reference_data import close, design_from, fixture, load
+from reference_data import close, design_from, fixture, replicate_design_from
 
 import nea_covid as nc
 
@@ -23,12 +23,7 @@ def build(name: str) -> tuple[Any, pd.DataFrame]:
     if spec["kind"] == "conversion":
         d, data = design_from(spec["source"])
         return d.to_replicate(spec["method"], rho=spec["rho"]), data
-    data = load(spec["data"])
-    rd = nc.ReplicateDesign(
-        data, weights=spec["weights"], replicate_weights=spec["replicate_weights"],
-        method=spec["method"], scale=spec["scale"], rscales=spec["rscales"],
-        mse=spec["mse"], combined_weights=spec["combined_weights"], rho=spec["rho"])
-    return rd, data
+    return replicate_design_from(spec)
 
 
 def estimate(d: Any, spec: dict[str, Any]) -> nc.Estimate:

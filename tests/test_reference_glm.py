@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from reference_data import close, design_from, fixture, load
+from reference_data import close, design_from, fixture, replicate_design_from
 
 import nea_covid as nc
 
@@ -32,12 +32,7 @@ def build_design(name: str) -> tuple[Any, pd.DataFrame]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", nc.SurveyWarning)  # BRR: fpc dropped
             return d.to_replicate(spec["method"], mse=spec["mse"]), data
-    data = load(spec["data"])
-    rd = nc.ReplicateDesign(
-        data, weights=spec["weights"], replicate_weights=spec["replicate_weights"],
-        method=spec["method"], scale=spec["scale"], rscales=spec["rscales"],
-        mse=spec["mse"], combined_weights=spec["combined_weights"])
-    return rd, data
+    return replicate_design_from(spec)
 
 
 def fit_case(case: dict[str, Any]) -> tuple[nc.Regression, Any, pd.DataFrame]:

@@ -9,7 +9,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from reference_data import check_case, close, design_from, estimate_case, fixture, load
+from reference_data import (
+    check_case,
+    close,
+    design_from,
+    estimate_case,
+    fixture,
+    replicate_design_from,
+)
 
 import nea_covid as nc
 
@@ -27,12 +34,7 @@ def replicate_design(name: str) -> tuple[nc.ReplicateDesign, pd.DataFrame]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", nc.SurveyWarning)  # fpc dropped for BRR
             return d.to_replicate(spec["method"], rho=spec["rho"]), data
-    data = load(spec["data"])
-    rd = nc.ReplicateDesign(
-        data, weights=spec["weights"], replicate_weights=spec["replicate_weights"],
-        method=spec["method"], scale=spec["scale"], rscales=spec["rscales"],
-        mse=spec["mse"], combined_weights=spec["combined_weights"], rho=spec["rho"])
-    return rd, data
+    return replicate_design_from(spec)
 
 
 @pytest.mark.parametrize("name", DESIGNS)
