@@ -34,15 +34,15 @@ def estimate(d: Any, spec: dict[str, Any]) -> nc.Estimate:
     return fn(d, spec["variables"], **kwargs)  # type: ignore[operator]
 
 
-def position(est: nc.Estimate, cell: dict[str, Any]) -> int:
-    """The row of ``est.cells`` a fixture cell describes (values compared as text)."""
-    frame = est.cells.astype(str)
+def position(result: Any, cell: dict[str, Any]) -> int:
+    """The row of ``result.cells`` (an estimate's or a comparison's) a fixture cell
+    describes (values compared as text)."""
+    frame = result.cells.astype(str)
     mask = np.ones(len(frame), dtype=bool)
     wanted = dict(cell["by"])
-    if cell.get("variable") is not None:
-        wanted["variable"] = cell["variable"]
-    if cell.get("level") is not None:
-        wanted["level"] = cell["level"]
+    for key in ("variable", "level"):
+        if cell.get(key) is not None:
+            wanted[key] = cell[key]
     for column, value in wanted.items():
         mask &= (frame[column] == str(value)).to_numpy()
     (hit,) = np.flatnonzero(mask)
@@ -80,19 +80,6 @@ def test_contrast(case: dict[str, Any]) -> None:
     close(ours.vcov, expected, scale=float(np.max(np.abs(np.diag(expected)))))
 
 
-def _row(ch: nc.Comparison, cell: dict[str, Any]) -> int:
-    frame = ch.cells.astype(str)
-    mask = np.ones(len(frame), dtype=bool)
-    wanted = dict(cell["by"])
-    for key in ("variable", "level"):
-        if cell.get(key) is not None:
-            wanted[key] = cell[key]
-    for column, value in wanted.items():
-        mask &= (frame[column] == str(value)).to_numpy()
-    (hit,) = np.flatnonzero(mask)
-    return int(hit)
-
-
 @pytest.mark.parametrize("case", FIX["changes"], ids=lambda c: c["id"])
 def test_change(case: dict[str, Any]) -> None:
     d, _ = build(case["design"])
@@ -107,7 +94,7 @@ def test_change(case: dict[str, Any]) -> None:
     ch = nc.compare(est, along=case["along"], base=case["base"], other=case["other"],
                     samples=case["samples"], where=where)
     assert len(ch) == len(case["cells"])
-    rows = [_row(ch, cell) for cell in case["cells"]]
+    rows = [position(ch, cell) for cell in case["cells"]]
     assert ch.df == case["df"]
     close(ch.estimate[rows], case["estimate"])
     close(ch.standard_error[rows], case["se"])
