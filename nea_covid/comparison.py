@@ -29,6 +29,7 @@ from nea_covid.results import (
     readonly,
     table_html,
     table_repr,
+    table_xarray,
 )
 
 __all__ = ["Alternative", "Comparison", "JointTest"]
@@ -293,13 +294,11 @@ class Comparison(CellResult):
     def to_xarray(self, confidence_level: float | None = None) -> Any:
         """An :class:`xarray.Dataset` indexed by the describing columns (``df`` and the
         other scalars in its attributes)."""
-        frame = self.to_frame(confidence_level).drop(columns="df")
-        ds = frame.set_index(list(self.cells.columns)).to_xarray()
-        ds.attrs.update(kind=self.kind, df=self.df, alternative=self.alternative,
-                        scale=self.scale,
-                        confidence_level=self.confidence_level if confidence_level is None
-                        else confidence_level)
-        return ds
+        return table_xarray(
+            self.to_frame(confidence_level), list(self.cells.columns), kind=self.kind,
+            df=self.df, alternative=self.alternative, scale=self.scale,
+            confidence_level=self.confidence_level if confidence_level is None
+            else confidence_level)
 
     def _title(self) -> str:
         df = "normal" if not np.isfinite(self.df) else f"df={self.df:g}"

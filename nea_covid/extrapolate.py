@@ -42,6 +42,7 @@ from nea_covid.results import (
     readonly,
     table_html,
     table_repr,
+    table_xarray,
 )
 
 __all__ = ["Extrapolation", "PublishedCheck", "check_published", "extrapolate", "format_count",
@@ -164,14 +165,11 @@ class Extrapolation(CellResult):
     def to_xarray(self, confidence_level: float | None = None) -> Any:
         """An :class:`xarray.Dataset` with the columns of :attr:`cells` as dimensions
         (``df`` and the method in its attributes)."""
-        frame = self.to_frame(confidence_level).drop(columns="df")
-        ds = frame.set_index(list(self.cells.columns)).to_xarray()
-        ds.attrs.update(
+        return table_xarray(
+            self.to_frame(confidence_level), list(self.cells.columns),
             statistic=self.statistic, method=self.method, df=self.df,
             confidence_level=self.confidence_level if confidence_level is None
-            else confidence_level,
-        )
-        return ds
+            else confidence_level)
 
     def _title(self) -> str:
         how = {"fixed": "fixed population", "goodman": "uncertain population (Goodman)",

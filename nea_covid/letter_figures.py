@@ -84,6 +84,13 @@ def _errorbars(ax: Any, x: Any, frame: pd.DataFrame, scale: float = 1.0, **kw: A
     ax.errorbar(x, est, yerr=np.vstack([low, high]), fmt="o-", capsize=3, **kw)
 
 
+def _save(plt: Any, fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    # no software version or date in the PNG: the same data give the same bytes
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
 def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> list[Path]:
     """Write the three PNGs into ``out`` and return their paths.
 
@@ -103,7 +110,6 @@ def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> lis
     data = figure_data() if data is None else data
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in FIGURES]
-    meta = {"Software": None}  # no version or date in the PNG: same data, same bytes
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     nea = data["nea_covid"]
@@ -114,9 +120,7 @@ def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> lis
     _errorbars(right, rivm["wave"].astype(str), rivm, 100, color="#D55E00")
     right.set_title("RIVM trend (synthetic): works from home as much as possible", fontsize=9)
     right.set_xlabel("wave")
-    fig.tight_layout()
-    fig.savefig(paths[0], dpi=100, metadata=meta)
-    plt.close(fig)
+    _save(plt, fig, paths[0])
 
     fig, ax = plt.subplots(figsize=(6, 4))
     counts = data["counts"]
@@ -124,9 +128,7 @@ def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> lis
     ax.set_title(f"Werknemers working at home (x {_WERKNEMERS:,} werknemers), synthetic",
                  fontsize=9)
     ax.set_ylabel("million, with 95% interval")
-    fig.tight_layout()
-    fig.savefig(paths[1], dpi=100, metadata=meta)
-    plt.close(fig)
+    _save(plt, fig, paths[1])
 
     fig, ax = plt.subplots(figsize=(7, 3))
     defs = data["definitions"]
@@ -138,7 +140,5 @@ def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> lis
     ax.set_yticks(y, defs["label"].tolist(), fontsize=8)
     ax.set_xlabel("% with 95% interval (synthetic data)")
     ax.set_title("One concept, three source definitions", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(paths[2], dpi=100, metadata=meta)
-    plt.close(fig)
+    _save(plt, fig, paths[2])
     return paths

@@ -64,6 +64,14 @@ def inference_columns(
     return out.reset_index(drop=True)
 
 
+def table_xarray(frame: pd.DataFrame, dims: list[str], **attrs: Any) -> Any:
+    """A result's table as an :class:`xarray.Dataset` over ``dims`` (unobserved
+    combinations NaN), with ``df`` and the other scalars as attributes."""
+    ds = frame.drop(columns="df", errors="ignore").set_index(dims).to_xarray()
+    ds.attrs.update(attrs)
+    return ds
+
+
 def table_repr(title: str, frame: pd.DataFrame, noun: str = "rows") -> str:
     """A result's text display: its title and the first 20 rows of its table."""
     body = frame.drop(columns=["df"], errors="ignore").head(20).to_string(
@@ -214,15 +222,11 @@ class Estimate(CellResult):
     ) -> Any:
         """An :class:`xarray.Dataset` with the by-variables, ``variable`` and ``level``
         (or ``quantile``) as dimensions; unobserved combinations are NaN."""
-        frame = self.to_frame(confidence_level, method)
-        dims = list(self.cells.columns)
-        ds = frame.drop(columns="df").set_index(dims).to_xarray()
-        ds.attrs.update(
+        return table_xarray(
+            self.to_frame(confidence_level, method), list(self.cells.columns),
             statistic=self.statistic, df=self.df, n_missing=self.n_missing,
             confidence_level=self.confidence_level if confidence_level is None
-            else confidence_level,
-        )
-        return ds
+            else confidence_level)
 
     def __repr__(self) -> str:
         frame = self.to_frame()
