@@ -66,7 +66,8 @@ import pandas as pd
 from nea_covid.contrasts import compare
 from nea_covid.design import SurveyDesign
 from nea_covid.estimators import mean, total
-from nea_covid.extrapolate import _round_half_up, extrapolate, format_count, rounds_to
+from nea_covid.extrapolate import extrapolate, format_count, rounds_to
+from nea_covid.formatting import round_half_up
 from nea_covid.harmonisation import get_definition, harmonised_proportion
 from nea_covid.results import Estimate
 
@@ -306,7 +307,7 @@ def _estimate(data: dict[str, tuple[pd.DataFrame, SurveyDesign]], row: pd.Series
 def _fixed(value: float, digits: int, signed: bool = False) -> str:
     """``value`` with ``digits`` decimals, rounded half away from zero as the letters
     (and :func:`~nea_covid.rounds_to`) round: 76.5 → "77", not "76"."""
-    rounded = float(_round_half_up(np.asarray([value], dtype=np.float64), digits)[0]) + 0.0
+    rounded = float(round_half_up(np.asarray([value], dtype=np.float64), digits)[0]) + 0.0
     return f"{rounded:+.{digits}f}" if signed else f"{rounded:.{digits}f}"
 
 

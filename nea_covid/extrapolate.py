@@ -34,6 +34,13 @@ from numpy.typing import NDArray
 
 from nea_covid import intervals
 from nea_covid.errors import PopulationError, plural
+from nea_covid.formatting import (
+    Language,
+    check_digits,
+    check_language,
+    number_text,
+    round_half_up,
+)
 from nea_covid.replicates import ReplicateEstimates
 from nea_covid.results import (
     CellResult,
@@ -49,7 +56,6 @@ __all__ = ["Extrapolation", "PublishedCheck", "check_published", "extrapolate", 
            "format_share", "rounds_to"]
 
 Method = Literal["goodman", "delta"]
-Language = Literal["nl", "en"]
 Precision = Literal["million", "thousand", "auto"]
 
 #: statistics whose estimates are shares (or per-unit averages) of a population
@@ -512,32 +518,6 @@ def _check_values(values: Any, what: str, table: pd.DataFrame | None = None,
 
 
 # ---------------------------------------------------------------------- formatting
-def _round_half_up(x: NDArray[np.float64], digits: int) -> NDArray[np.float64]:
-    """Round half away from zero, as published figures are (``np.round`` rounds half
-    to even); the binary noise of products such as ``0.485 * 100`` is removed first."""
-    factor = 10.0 ** digits
-    scaled = np.round(np.abs(x) * factor, 6)
-    return np.asarray(np.sign(x) * np.floor(scaled + 0.5) / factor, dtype=np.float64)
-
-
-def _number_text(x: float, digits: int, language: str) -> str:
-    text = f"{x:,.{digits}f}"
-    if language == "nl":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
-
-
-def _check_language(language: str) -> None:
-    if language not in ("nl", "en"):
-        raise ValueError(f"`language` must be 'nl' or 'en', not {language!r}.")
-
-
-def _check_digits(digits: int) -> int:
-    if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or digits < 0:
-        raise ValueError(f"`digits` must be a whole number >= 0, not {digits!r}.")
-    return int(digits)
-
-
 def _as_array(value: Any) -> tuple[NDArray[np.float64], Any]:
     """Values as a float array, and how to return results (None: one string)."""
     try:
@@ -602,25 +582,25 @@ def format_count(
     >>> format_count(7_435_000, language="en", precision="thousand", digits=0, prefix=None)
     '7,435 thousand'
     """
-    _check_language(language)
-    digits = _check_digits(digits)
+    check_language(language)
+    digits = check_digits(digits)
     if precision not in ("auto", "million", "thousand"):
         raise ValueError(
             f"`precision` must be 'auto', 'million' or 'thousand', not {precision!r}.")
     x, shape = _as_array(value)
     if precision == "auto":
-        millions = np.abs(_round_half_up(x / 1e6, digits)) >= 1
-        thousands = ~millions & (np.abs(_round_half_up(x / 1e3, digits)) >= 1)
+        millions = np.abs(round_half_up(x / 1e6, digits)) >= 1
+        thousands = ~millions & (np.abs(round_half_up(x / 1e3, digits)) >= 1)
         unit = np.where(millions, 1e6, np.where(thousands, 1e3, 1.0))
     else:
         unit = np.full(x.shape, _UNITS[precision])
     places = np.where(unit > 1, digits, 0)
-    rounded = np.where(places > 0, _round_half_up(x / unit, digits), _round_half_up(x / unit, 0))
+    rounded = np.where(places > 0, round_half_up(x / unit, digits), round_half_up(x / unit, 0))
     word = {1e6: " " + _WORDS["million", language], 1e3: " " + _WORDS["thousand", language],
             1.0: ""}
     lead = "" if prefix is None else (_PREFIX[language] if prefix == "auto" else prefix) + " "
     texts = [
-        "-" if np.isnan(r) else f"{lead}{_number_text(r + 0.0, int(d), language)}{word[u]}"
+        "-" if np.isnan(r) else f"{lead}{number_text(r + 0.0, int(d), language)}{word[u]}"
         for r, d, u in zip(rounded.tolist(), places.tolist(), unit.tolist(), strict=True)
     ]
     return _output(texts, shape)
@@ -652,11 +632,11 @@ def format_share(
     >>> format_share([0.485, 0.52])
     ['49%', '52%']
     """
-    _check_language(language)
-    digits = _check_digits(digits)
+    check_language(language)
+    digits = check_digits(digits)
     x, shape = _as_array(value)
-    rounded = _round_half_up(x * 100, digits)
-    texts = ["-" if np.isnan(r) else f"{_number_text(r + 0.0, digits, language)}%"
+    rounded = round_half_up(x * 100, digits)
+    texts = ["-" if np.isnan(r) else f"{number_text(r + 0.0, digits, language)}%"
              for r in rounded.tolist()]
     return _output(texts, shape)
 
@@ -694,7 +674,7 @@ def rounds_to(
     >>> rounds_to(56.7 + 20.0, 75, precision=1, digits=0)
     False
     """
-    digits = _check_digits(digits)
+    digits = check_digits(digits)
     if isinstance(precision, str):
         if precision not in _UNITS:
             raise ValueError(
@@ -713,7 +693,7 @@ def rounds_to(
         raise PopulationError(
             f"`value` has {x.size} numbers and `published` {target.size}; give one published "
             "figure per value.")
-    same = np.abs(_round_half_up(x / unit, digits) - target) <= 1e-9 * np.maximum(
+    same = np.abs(round_half_up(x / unit, digits) - target) <= 1e-9 * np.maximum(
         1.0, np.abs(target))
     return bool(same) if np.ndim(same) == 0 else same
 
@@ -845,7 +825,7 @@ def check_published(
             raise PopulationError(f"A precision must be a positive number, not {precision!r}.")
         return unit
 
-    sd, cd = _check_digits(share_digits), _check_digits(count_digits)
+    sd, cd = check_digits(share_digits), check_digits(count_digits)
     s_lo, s_hi = _rounding_range(100 * shares, 1.0, sd)
     s_lo, s_hi = np.maximum(s_lo, 0.0) / 100, np.minimum(s_hi, 100.0) / 100
     c_unit = unit_of(count_precision)
@@ -858,7 +838,7 @@ def check_published(
         base_lo = base_hi = float(base)
     else:
         base_lo, base_hi = _rounding_range(float(base), unit_of(base_precision),
-                                           _check_digits(base_digits))
+                                           check_digits(base_digits))
     lo = max(float(b_lo_each.max()), base_lo)
     hi = min(float(b_hi_each.min()), base_hi)
     # exact bases: allow for binary noise in the products
@@ -879,7 +859,7 @@ def check_published(
     else:
         b_unit = unit_of(base_precision)
         b_name = {1e6: " million", 1e3: " thousand"}.get(b_unit, "")
-        b_text = _number_text(float(_round_half_up(np.asarray(float(base) / b_unit),
+        b_text = number_text(float(round_half_up(np.asarray(float(base) / b_unit),
                                                    base_digits)), base_digits, "en")
         lines.append(f"the base \"{b_text}{b_name}\" is {rng(base_lo, base_hi)}")
     lines.append(f"bases {rng(lo, hi)} fit: consistent" if consistent
