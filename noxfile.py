@@ -1,4 +1,5 @@
-"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``r_reference``, ``bench``."""
+"""Developer tasks: ``nox -s tests``, ``notebooks``, ``docs``, ``lint``, ``typecheck``,
+``slow``, ``r_reference``, ``data``, ``bench``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,24 @@ def tests(session: nox.Session) -> None:
     """The default test suite (what CI runs), in the current environment."""
     session.run("python", "-m", "pip", "install", "-e", ".[test]", "-q")
     session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=False)
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook in ``notebooks/`` (nbmake): a failing cell fails the
+    session. CI runs this too."""
+    session.run("python", "-m", "pip", "install", "-e", ".[notebooks]", "-q")
+    session.run("python", "-m", "pytest", "--nbmake", "notebooks",
+                *session.posargs)
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """Build the HTML documentation into ``docs/_build/html``: the MyST notebooks are
+    executed (a failing cell fails the build), offline, and any warning is an error."""
+    session.run("python", "-m", "pip", "install", "-e", ".[docs]", "-q")
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs",
+                "docs/_build/html", *session.posargs)
 
 
 @nox.session(python=False)
