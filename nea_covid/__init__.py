@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from nea_covid import datasets
+from nea_covid import datasets, plot  # plot imports matplotlib only to draw
 from nea_covid.calibration import CalibrationInfo
 from nea_covid.chisq import ChisqTest, chisq
 from nea_covid.comparison import Comparison, JointTest
@@ -37,6 +37,7 @@ from nea_covid.errors import (
     ZeroVarianceWarning,
 )
 from nea_covid.estimators import mean, proportion, ratio, total
+from nea_covid.export import publication_table, read_publication_table, to_csv, to_excel
 from nea_covid.extrapolate import (
     Extrapolation,
     PublishedCheck,
@@ -58,6 +59,7 @@ from nea_covid.harmonisation import (
     read_crosswalk,
     with_definition,
 )
+from nea_covid.progress import progress_enabled, set_progress
 from nea_covid.published import PublishedFigure, compare_published
 from nea_covid.quantiles import quantile
 from nea_covid.readers import read_rivm_behaviour, read_spss
@@ -119,13 +121,20 @@ __all__ = [
     "harmonise",
     "harmonised_proportion",
     "mean",
+    "plot",
+    "progress_enabled",
     "proportion",
+    "publication_table",
     "quantile",
     "ratio",
     "read_crosswalk",
+    "read_publication_table",
     "read_rivm_behaviour",
     "read_spss",
     "rounds_to",
+    "set_progress",
+    "to_csv",
+    "to_excel",
     "total",
     "ttest",
     "with_definition",

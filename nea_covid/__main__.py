@@ -6,16 +6,21 @@ on the bundled synthetic NEA-COVID panel and RIVM trend data: every claim's esti
 its 95% confidence interval, extrapolation, change or arithmetic, and an audit verdict.
 ``--out DIR`` also writes the table to ``DIR/claims.csv`` and the figures
 (:mod:`nea_covid.letter_figures`, with matplotlib installed: ``nea_covid[plot]``). Progress
-lines go to stderr (``--quiet`` turns them off); a bad argument or an unwritable ``DIR``
-exits with status 2 and a message.
+goes to stderr: a bar over the steps when stderr is a terminal and tqdm is installed
+(``nea_covid[progress]``; ``NEA_COVID_PROGRESS=0`` or :func:`nea_covid.set_progress`
+switch it off), otherwise one line per step; ``--quiet`` turns both off. A bad argument
+or an unwritable ``DIR`` exits with status 2 and a message.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,12 +35,48 @@ def _show(title: str, est: nc.Estimate | nc.Comparison | nc.Extrapolation) -> No
 
 
 _QUIET = {"on": False}
+_STEPS: dict[str, Any] = {"bar": None, "done": 0}
 
 
 def _progress(step: str) -> None:
-    """One line per step on stderr (``--quiet`` turns it off)."""
-    if not _QUIET["on"]:
+    """The next step: the bar's description when there is a bar, else one line on
+    stderr (``--quiet`` turns both off)."""
+    if _QUIET["on"]:
+        return
+    shown = _STEPS["bar"]
+    if shown is None:
         print(f"[reproduce] {step} ...", file=sys.stderr, flush=True)
+        return
+    shown.describe(f"reproduce: {step}", refresh=not _STEPS["done"])
+    if _STEPS["done"]:
+        shown.update()  # the previous step is done
+    _STEPS["done"] += 1
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _step_bar(steps: int) -> Iterator[None]:
+    """A bar over ``steps`` steps while the block runs, when stderr is a terminal (no
+    bar in logs and pipes); printed output then goes above the bar."""
+    from nea_covid.progress import bar
+
+    if _QUIET["on"] or not _stderr_is_terminal():
+        yield
+        return
+    with bar(steps, "reproduce", unit="step", delay=0) as shown:  # always takes seconds
+        if not shown.active:  # bars switched off, or no tqdm
+            yield
+            return
+        contrib = importlib.import_module("tqdm.contrib")  # no type stubs
+        _STEPS.update(bar=shown, done=0)
+        try:
+            with contextlib.redirect_stdout(contrib.DummyTqdmFile(sys.stdout)):
+                yield
+        finally:
+            _STEPS.update(bar=None, done=0)
 
 
 def _writable(out: Path) -> str | None:
@@ -142,8 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problem:
                 print(f"python -m nea_covid reproduce: {problem}", file=sys.stderr)
                 return 2
-        status = reproduce(args.out)
-        _progress("done")
+        with _step_bar(2 if args.out is None else 3):
+            status = reproduce(args.out)
+            _progress("done")
         return status
     return 2  # pragma: no cover
 

@@ -246,26 +246,33 @@ def _indicator(codes: NDArray[np.intp], n_levels: int) -> Any:
 
 
 def rake_weights(
-    weights: NDArray[np.float64], specs: list[MarginSpec], max_iter: int, tol: float
+    weights: NDArray[np.float64], specs: list[MarginSpec], max_iter: int, tol: float,
+    *, progress: bool | None = None, what: str = "raking",
 ) -> tuple[NDArray[np.float64], int, float, list[NDArray[np.float64]]]:
     """Iterative proportional fitting of weights (n,) or (n, R) to categorical margins.
 
     Returns the weights, the iterations, the largest deviation, and for each margin
     the weights right after its last post-stratification (R keeps them for the
-    variance)."""
+    variance). A progress bar (``progress``, :mod:`nea_covid.progress`) counts the
+    iterations."""
+    from nea_covid.progress import bar
+
     w = weights.copy()
     population = float(specs[0].totals.sum())
     after: list[NDArray[np.float64]] = []
     deviation = np.inf
-    for iteration in range(1, max_iter + 1):
-        after = []
-        for spec in specs:
-            assert spec.codes is not None
-            w = poststratify_weights(w, spec.codes, spec.totals)
-            after.append(w)
-        deviation = _max_deviation(w, specs)
-        if deviation <= tol * population:
-            return w, iteration, deviation, after
+    with bar(None, what, progress=progress, unit="iteration") as shown:
+        for iteration in range(1, max_iter + 1):
+            after = []
+            for spec in specs:
+                assert spec.codes is not None
+                w = poststratify_weights(w, spec.codes, spec.totals)
+                after.append(w)
+            deviation = _max_deviation(w, specs)
+            shown.note(f"deviation {deviation:.3g}")
+            shown.update()
+            if deviation <= tol * population:
+                return w, iteration, deviation, after
     raise CalibrationError(
         f"Raking did not converge in {max_iter} iterations: the margins are still off by "
         f"{deviation:,.6g} (tolerance {tol * population:,.3g}). Raise `max_iter`, check "
@@ -334,10 +341,16 @@ def greg_factors(
     bounds: tuple[float, float],
     max_iter: int,
     tol: float,
+    *,
+    progress: bool | None = None,
+    what: str = "calibrating",
 ) -> tuple[NDArray[np.float64], int]:
     """Calibration factors ``g`` for weights ``w`` (n,) or, one set per column, (n, R),
     as R's ``calibrate``: closed form for unbounded linear calibration, Newton
-    iterations as R's ``grake`` otherwise (all columns at once)."""
+    iterations as R's ``grake`` otherwise (all columns at once; a progress bar,
+    :mod:`nea_covid.progress`, counts them)."""
+    from nea_covid.progress import bar
+
     single = w.ndim == 1
     w2 = w[:, None] if single else w
     sample = x.T @ w2  # (p, R)
@@ -356,7 +369,8 @@ def greg_factors(
     eta = np.zeros((x.shape[1], w2.shape[1]))
     u = x @ eta
     iteration = 1
-    with np.errstate(over="ignore", invalid="ignore"):
+    with (np.errstate(over="ignore", invalid="ignore"),
+          bar(None, what, progress=progress, unit="iteration") as shown):
         while True:
             t_mat = np.einsum("ip,ir,iq->rpq", x, w2 * df(u), x)
             misfit = totals[:, None] - sample - x.T @ (w2 * f(u))
@@ -374,6 +388,8 @@ def greg_factors(
                 g = 1 + f(u)
             misfit = totals[:, None] - sample - x.T @ (w2 * f(u))
             achieved = float(np.max(np.abs(misfit) / (1 + np.abs(totals))[:, None]))
+            shown.note(f"misfit {achieved:.3g}")
+            shown.update()
             if achieved < tol:
                 break
             iteration += 1

@@ -288,7 +288,8 @@ class BaseDesign:
 
         return self._recalibrated(weights, step, every, info)
 
-    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10) -> Self:
+    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10,
+             progress: bool | None = None) -> Self:
         """Rake (iterative proportional fitting) to several categorical margins.
 
         Parameters
@@ -298,6 +299,10 @@ class BaseDesign:
         max_iter : int, default 100
         tol : float, default 1e-10
             Stop when every margin is reproduced to ``tol`` times the population size.
+        progress : bool, optional
+            Show a progress bar over the iterations (when raking takes over half a
+            second; see :mod:`nea_covid.progress`). None: the setting of
+            :func:`nea_covid.set_progress`.
 
         Returns
         -------
@@ -328,14 +333,16 @@ class BaseDesign:
             )
         cal.check_population_sizes(specs)
         weights, iterations, deviation, after = cal.rake_weights(
-            self._weights, specs, max_iter, tol)
+            self._weights, specs, max_iter, tol, progress=progress)
         step = cal.Residualizer(
             "rake", codes=tuple(s.codes for s in specs if s.codes is not None),
             weights_after=tuple(after))
         info = cal.CalibrationInfo("rake", iterations, deviation,
                                    tuple(s.name for s in specs))
         return self._recalibrated(
-            weights, step, lambda w: cal.rake_weights(w, specs, max_iter, tol)[0], info)
+            weights, step,
+            lambda w: cal.rake_weights(w, specs, max_iter, tol, progress=progress,
+                                       what="raking the replicates")[0], info)
 
     def calibrate(
         self,
@@ -345,6 +352,7 @@ class BaseDesign:
         bounds: tuple[float, float] | None = None,
         max_iter: int = 50,
         tol: float = 1e-10,
+        progress: bool | None = None,
     ) -> Self:
         """Calibrate (GREG) to categorical counts and numeric totals.
 
@@ -362,6 +370,10 @@ class BaseDesign:
         max_iter : int, default 50
         tol : float, default 1e-10
             Relative misfit ``|achieved - total| / (1 + |total|)`` to stop at.
+        progress : bool, optional
+            Show a progress bar over the iterations of raking and logit calibration
+            (when they take over half a second; see :mod:`nea_covid.progress`). None:
+            the setting of :func:`nea_covid.set_progress`.
 
         Returns
         -------
@@ -386,7 +398,7 @@ class BaseDesign:
         x, totals = cal.model_matrix(specs)
         span = _bounds(bounds)
         g, iterations = cal.greg_factors(x, self._weights, totals, method, span, max_iter,
-                                         tol)
+                                         tol, progress=progress)
         weights = self._weights * g
         step = cal.Residualizer("greg", x=x, g=g, old_weights=self._weights)
         info = cal.CalibrationInfo(method, iterations,
@@ -394,7 +406,9 @@ class BaseDesign:
                                    tuple(s.name for s in specs))
 
         def every(w: NDArray[np.float64]) -> NDArray[np.float64]:
-            out = w * cal.greg_factors(x, w, totals, method, span, max_iter, tol)[0]
+            out = w * cal.greg_factors(x, w, totals, method, span, max_iter, tol,
+                                       progress=progress,
+                                       what="calibrating the replicates")[0]
             cal.check_reached(out, specs, "Calibration of the replicates")
             return out
 
@@ -986,6 +1000,7 @@ class SurveyDesign(BaseDesign):
         replicates: int = 50,
         rng: np.random.Generator | None = None,
         mse: bool = False,
+        progress: bool | None = None,
     ) -> Any:
         """Replicate weights for this design, as R's ``as.svrepdesign``.
 
@@ -1006,6 +1021,10 @@ class SurveyDesign(BaseDesign):
             Random generator for the bootstrap.
         mse : bool, default False
             Centre replicate variances at the full-sample estimate.
+        progress : bool, optional
+            Show a progress bar while bootstrap replicates are drawn (when that takes
+            over half a second; see :mod:`nea_covid.progress`). None: the setting of
+            :func:`nea_covid.set_progress`.
 
         Returns
         -------
@@ -1026,7 +1045,8 @@ class SurveyDesign(BaseDesign):
         """
         from nea_covid.replicates import to_replicate
 
-        return to_replicate(self, method, rho=rho, replicates=replicates, rng=rng, mse=mse)
+        return to_replicate(self, method, rho=rho, replicates=replicates, rng=rng, mse=mse,
+                            progress=progress)
 
     def _recalibrated(self, weights: NDArray[np.float64], residualizer: Any,
                       transform: Any, info: Any) -> Self:

@@ -31,9 +31,11 @@ __all__ = [
     "Language",
     "check_digits",
     "check_language",
+    "ci_label",
     "format_interval",
     "format_number",
     "label",
+    "level_text",
     "number_text",
     "round_half_up",
 ]
@@ -202,6 +204,22 @@ LABELS: dict[str, dict[str, str]] = {
     "thousand": {"en": "thousand", "nl": "duizend"},
     "yes": {"en": "yes", "nl": "ja"},
     "no": {"en": "no", "nl": "nee"},
+    "term": {"en": "term", "nl": "term"},
+    "along": {"en": "compared along", "nl": "vergeleken naar"},
+    "contrast": {"en": "contrast", "nl": "contrast"},
+    "group": {"en": "group", "nl": "groep"},
+    "test": {"en": "test", "nl": "toets"},
+    "variables": {"en": "variables", "nl": "variabelen"},
+    "definition": {"en": "definition", "nl": "definitie"},
+    "ndf": {"en": "df (numerator)", "nl": "vrijheidsgraden (teller)"},
+    "ddf": {"en": "df (denominator)", "nl": "vrijheidsgraden (noemer)"},
+    "share_standard_error": {"en": "standard error (share)", "nl": "standaardfout (aandeel)"},
+    "population_se": {"en": "standard error (population)", "nl": "standaardfout (populatie)"},
+    "log_odds_ratio": {"en": "log odds ratio", "nl": "log-oddsratio"},
+    "notes": {"en": "notes", "nl": "toelichting"},
+    "note": {"en": "note", "nl": "toelichting"},
+    "sheet": {"en": "sheet", "nl": "blad"},
+    "table": {"en": "table", "nl": "tabel"},
 }
 
 
@@ -217,3 +235,20 @@ def label(key: str, language: Language = "en") -> str:
     check_language(language)
     entry = LABELS.get(key)
     return entry[language] if entry else key.replace("_", " ")
+
+
+def level_text(confidence_level: float, language: Language = "en") -> str:
+    """A confidence level in percent, as its labels print it: ``"95"``, ``"97,5"``."""
+    text = f"{100 * confidence_level:.10g}"
+    return text.replace(".", ",") if language == "nl" else text
+
+
+def ci_label(confidence_level: float = 0.95, language: Language = "en") -> str:
+    """The label of the interval column at any confidence level.
+
+    Examples
+    --------
+    >>> ci_label(0.9, "en"), ci_label(0.975, "nl")
+    ('90% CI', '97,5%-btbi')
+    """
+    return label("ci", language).replace("95", level_text(confidence_level, language), 1)

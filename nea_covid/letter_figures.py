@@ -12,8 +12,8 @@ no timestamps in the files):
 * ``definitions.png``: one concept under different source definitions (TNO's 48%, TNO
   under RIVM's definition 53%, RIVM's 72.7%), with 95% intervals.
 
-The plotting proper (styles, Dutch labels, alt text) is the job of ``nc.plot``; these
-figures only document the reproduction.
+They are drawn with :mod:`nea_covid.plot` from the tables of :func:`figure_data`, with
+the project style and an alt text in each PNG.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 import nea_covid as nc
@@ -77,68 +76,76 @@ def figure_data() -> dict[str, pd.DataFrame]:
     return {"nea_covid": nea, "rivm": rivm, "counts": counts, "definitions": definitions}
 
 
-def _errorbars(ax: Any, x: Any, frame: pd.DataFrame, scale: float = 1.0, **kw: Any) -> None:
-    est = frame["estimate"].to_numpy() * scale
-    low = est - frame["ci_low"].to_numpy() * scale
-    high = frame["ci_high"].to_numpy() * scale - est
-    ax.errorbar(x, est, yerr=np.vstack([low, high]), fmt="o-", capsize=3, **kw)
+def _points(frame: pd.DataFrame, columns: list[str], quantity: str) -> Any:
+    """The rows of a figure_data() table as the points nc.plot draws."""
+    from nea_covid.plot._data import Points
 
-
-def _save(plt: Any, fig: Any, path: Path) -> None:
-    fig.tight_layout()
-    # no software version or date in the PNG: the same data give the same bytes
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    return Points(frame=frame[[*columns, "estimate", "ci_low", "ci_high"]].reset_index(
+        drop=True), columns=tuple(columns), quantity=quantity, confidence_level=0.95,
+        result=None)
 
 
 def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> list[Path]:
     """Write the three PNGs into ``out`` and return their paths.
+
+    Drawn with :mod:`nea_covid.plot` (project style, colour-blind-safe palette); each
+    PNG carries its alt text in its "Description".
 
     Raises
     ------
     ImportError
         matplotlib is not installed (``pip install nea_covid[plot]``).
     """
-    try:
-        import matplotlib
+    from nea_covid.plot._alt import register
+    from nea_covid.plot._figures import (
+        _count_axis,
+        _estimate_axis,
+        _forest,
+        _trend,
+        _values,
+    )
+    from nea_covid.plot._style import require_matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            "The figures need matplotlib: pip install nea_covid[plot]") from None
+    plt = require_matplotlib()
     data = figure_data() if data is None else data
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in FIGURES]
+    common: dict[str, Any] = {"language": "en", "labels": None, "dodge": None,
+                              "note": True, "band": False}
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    nea = data["nea_covid"]
-    _errorbars(left, nea["wave"].astype(str), nea, 100, color="#0072B2")
-    left.set_title("NEA-COVID (synthetic): werknemers working at home", fontsize=9)
-    left.set_ylabel("% with 95% interval")
-    rivm = data["rivm"]
-    _errorbars(right, rivm["wave"].astype(str), rivm, 100, color="#D55E00")
-    right.set_title("RIVM trend (synthetic): works from home as much as possible", fontsize=9)
-    right.set_xlabel("wave")
-    _save(plt, fig, paths[0])
+    with nc.plot.style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True,
+                                          layout="constrained")
+    nea = _points(data["nea_covid"], ["wave", "variable", "level"], "proportion")
+    _trend(nea, "wave", _estimate_axis(nea, True, "en", None, None, "share (%)"), ax=left,
+           title="NEA-COVID (synthetic):\nwerknemers working at home", **common)
+    rivm = _points(data["rivm"], ["wave", "variable", "level"], "proportion")
+    _trend(rivm, "wave", _estimate_axis(rivm, True, "en", None, None, ""), ax=right,
+           title="RIVM trend (synthetic):\nworks from home as much as possible", **common)
+    _save(fig, paths[0])
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    counts = data["counts"]
-    _errorbars(ax, counts["wave"].astype(str), counts, 1e-6, color="#009E73")
-    ax.set_title(f"Werknemers working at home (x {_WERKNEMERS:,} werknemers), synthetic",
-                 fontsize=9)
-    ax.set_ylabel("million, with 95% interval")
-    _save(plt, fig, paths[1])
+    counts = _points(data["counts"], ["wave", "variable", "level"], "count")
+    axis = _count_axis(counts, "million", "werknemers", "en", None, None, None)
+    ax = _trend(counts, "wave", axis, ax=None, title=(
+        f"Werknemers working at home, of {_WERKNEMERS:,} (synthetic data)"), **common)
+    _save(ax.figure, paths[1])
 
-    fig, ax = plt.subplots(figsize=(7, 3))
-    defs = data["definitions"]
-    y = np.arange(len(defs))
-    est = defs["estimate"].to_numpy() * 100
-    ax.errorbar(est, y, xerr=np.vstack([est - defs["ci_low"].to_numpy() * 100,
-                                        defs["ci_high"].to_numpy() * 100 - est]),
-                fmt="o", capsize=3, color="#CC79A7")
-    ax.set_yticks(y, defs["label"].tolist(), fontsize=8)
-    ax.set_xlabel("% with 95% interval (synthetic data)")
-    ax.set_title("One concept, three source definitions", fontsize=9)
-    _save(plt, fig, paths[2])
+    defs = _points(data["definitions"], ["label"], "proportion")
+    axis = _estimate_axis(defs, True, "en", None, None, "share (%), synthetic data")
+    ax, frame, names = _forest(defs, axis, ax=None, rows=["label"], hue=None, sort=False,
+                               reference=None, language="en", labels=None, note=True,
+                               title="One concept, three source definitions", row_title="")
+    register(ax, "Dot-and-whisker chart of one concept under three source definitions "
+             "(synthetic data), with 95% confidence intervals: "
+             + "; ".join(f"{n}: {v}" for n, v in zip(names, _values(frame, axis, "en"),
+                                                      strict=True)) + ".", frame, "en")
+    _save(ax.figure, paths[2])
     return paths
+
+
+def _save(fig: Any, path: Path) -> None:
+    # no software version or date in the PNG: the same data give the same bytes
+    import matplotlib.pyplot as plt
+
+    nc.plot.save(fig, path, dpi=100)
+    plt.close(fig)

@@ -39,6 +39,7 @@ from nea_covid.errors import (
     row_labels,
 )
 from nea_covid.hadamard import hadamard
+from nea_covid.progress import bar, progress_enabled
 
 __all__ = ["ReplicateDesign", "ReplicateEstimates", "ReplicateMethod", "svr_variance"]
 
@@ -433,8 +434,10 @@ def to_replicate(
     replicates: int = 50,
     rng: np.random.Generator | None = None,
     mse: bool = False,
+    progress: bool | None = None,
 ) -> ReplicateDesign:
     """Replicate weights for a Taylor design, as R's ``as.svrepdesign``."""
+    progress_enabled(progress)  # validates the keyword for every method
     if design._domain is not None:
         raise DesignError("Convert the full design, then subset the replicate design.")
     if design._calibration:
@@ -489,7 +492,8 @@ def to_replicate(
                               "(e.g. numpy.random.default_rng(2020)) to make them reproducible.")
         if not isinstance(replicates, int | np.integer) or replicates < 2:
             raise DesignError(f"`replicates` must be a whole number >= 2, not {replicates!r}.")
-        factors, scale = _bootstrap(group, stage.group_size, popsize, replicates, rng)
+        factors, scale = _bootstrap(group, stage.group_size, popsize, replicates, rng,
+                                    progress=progress)
         rscales = np.ones(replicates)
     else:
         raise DesignError(
@@ -623,50 +627,76 @@ def _brr(design: SurveyDesign, order: NDArray[np.intp], rho: float) -> NDArray[n
     return np.asarray(wa * (2 - rho) + wb * rho, dtype=np.float64)
 
 
+#: Blocks of strata in which bootstrap replicates are drawn (see ``_bootstrap``).
+_BOOTSTRAP_BLOCKS = 16
+
+
 def _bootstrap(
     group: NDArray[np.intp],
     n_h: NDArray[np.float64],
     popsize: NDArray[np.float64] | None,
     replicates: int,
     rng: np.random.Generator,
+    *,
+    progress: bool | None = None,
 ) -> tuple[NDArray[np.float64], float]:
     """R's ``bootweights``: in each stratum draw ``n_h`` PSUs, with replacement, or
     without replacement from ``N_h`` copies when there is an fpc (Canty & Davison's
     rescaled bootstrap handles the rest through ``scale``); the replicate factor of a
-    PSU is how often it was drawn."""
+    PSU is how often it was drawn.
+
+    Without fpc the draws are made for blocks of whole strata (about
+    ``_BOOTSTRAP_BLOCKS`` blocks), taking the same random numbers in the same order as
+    one pass would: the factors do not depend on the blocking, the peak memory is a
+    block's, and a progress bar advances per block."""
     n_units = group.shape[0]
     counts = np.zeros((n_units, replicates))
     # units of each stratum, contiguous, in random order (R shuffles them first)
     shuffle: NDArray[np.float64] = np.asarray(rng.random(size=n_units))
     by_group = np.lexsort((shuffle, group))
-    start = np.r_[0, np.cumsum(n_h.astype(np.intp))[:-1]]
-    size_row = n_h[group].astype(np.intp)
-    if popsize is None or np.all(np.isinf(popsize)):
-        # each unit slot draws a unit of its stratum uniformly, all replicates at once
-        draws = np.floor(rng.random((n_units, replicates)) * size_row[by_group][:, None])
-        chosen = by_group[(start[group[by_group]][:, None] + draws.astype(np.intp))]
-        flat = chosen * replicates + np.arange(replicates)[None, :]
-        counts = np.bincount(flat.ravel(), minlength=n_units * replicates).reshape(
-            n_units, replicates).astype(np.float64)
-    else:
-        # without replacement from a pseudo-population of N_h copies of the n_h PSUs:
-        # multivariate hypergeometric counts, drawn one PSU position at a time for all
-        # strata and replicates together
-        big_n = np.where(np.isinf(popsize), 100 * n_h, np.round(popsize)).astype(np.int64)
-        base = big_n // n_h.astype(np.int64)
-        extra = big_n - base * n_h.astype(np.int64)
-        remaining_pop = np.repeat(big_n[:, None], replicates, axis=1)
-        remaining_draw = np.repeat(n_h.astype(np.int64)[:, None], replicates, axis=1)
-        for k in range(int(n_h.max())):  # positions within a stratum, not strata
-            active = n_h > k
-            g = np.flatnonzero(active)
-            unit_k = by_group[start[g] + k]
-            copies = base[g][:, None] + (k < extra[g])[:, None]
-            got = rng.hypergeometric(copies, np.maximum(remaining_pop[g] - copies, 0),
-                                     remaining_draw[g])
-            counts[unit_k] = got
-            remaining_pop[g] -= copies
-            remaining_draw[g] -= got
+    sizes = n_h.astype(np.intp)
+    ends = np.cumsum(sizes)
+    start = np.r_[0, ends[:-1]]
+    with bar(n_units, "bootstrap replicates", progress=progress, unit="PSU") as shown:
+        if popsize is None or np.all(np.isinf(popsize)):
+            # each unit slot (slots in stratum order) draws a unit of its stratum
+            # uniformly, all replicates at once; a block of slots [lo, hi) covering
+            # whole strata draws only units in it
+            targets = np.linspace(0, n_units, _BOOTSTRAP_BLOCKS + 1)[1:]
+            cuts = np.unique(ends[np.minimum(np.searchsorted(ends, targets), ends.size - 1)])
+            size_slot = np.repeat(sizes, sizes)
+            start_slot = np.repeat(start, sizes)
+            columns = np.arange(replicates)
+            lo = 0
+            for hi in cuts.tolist():  # blocks of strata, not replicates
+                m = hi - lo
+                draws = np.floor(rng.random((m, replicates)) * size_slot[lo:hi, None])
+                slot = (start_slot[lo:hi, None] - lo) + draws.astype(np.intp)
+                counts[by_group[lo:hi]] = np.bincount(
+                    (slot * replicates + columns).ravel(), minlength=m * replicates
+                ).reshape(m, replicates)
+                shown.update(m)
+                lo = hi
+        else:
+            # without replacement from a pseudo-population of N_h copies of the n_h
+            # PSUs: multivariate hypergeometric counts, drawn one PSU position at a
+            # time for all strata and replicates together
+            big_n = np.where(np.isinf(popsize), 100 * n_h, np.round(popsize)).astype(np.int64)
+            base = big_n // n_h.astype(np.int64)
+            extra = big_n - base * n_h.astype(np.int64)
+            remaining_pop = np.repeat(big_n[:, None], replicates, axis=1)
+            remaining_draw = np.repeat(n_h.astype(np.int64)[:, None], replicates, axis=1)
+            for k in range(int(n_h.max())):  # positions within a stratum, not strata
+                active = n_h > k
+                g = np.flatnonzero(active)
+                unit_k = by_group[start[g] + k]
+                copies = base[g][:, None] + (k < extra[g])[:, None]
+                got = rng.hypergeometric(copies, np.maximum(remaining_pop[g] - copies, 0),
+                                         remaining_draw[g])
+                counts[unit_k] = got
+                remaining_pop[g] -= copies
+                remaining_draw[g] -= got
+                shown.update(g.size)
     harmonic = 1 / np.mean(1 / n_h)
     scale = harmonic / ((harmonic - 1) * (replicates - 1))
     return counts, float(scale)

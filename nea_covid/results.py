@@ -45,6 +45,62 @@ class CellResult:
     def __len__(self) -> int:
         return int(self.estimate.shape[0])
 
+    def plot(self, kind: str | None = None, **kwargs: Any) -> Any:
+        """Draw the result with its intervals (matplotlib: ``nea_covid[plot]``).
+
+        The default chart follows the result: an :class:`Estimate` with a ``wave``
+        column over the waves (:func:`nea_covid.plot.trend`), other estimates a row per
+        cell (:func:`nea_covid.plot.domains`); an :class:`~nea_covid.Extrapolation` its
+        counts (:func:`nea_covid.plot.counts`); a :class:`~nea_covid.Comparison` the
+        differences, significant ones filled (:func:`nea_covid.plot.changes`); a
+        :class:`~nea_covid.Regression` its coefficients
+        (:func:`nea_covid.plot.coefficients`). ``kind`` and ``**kwargs`` as
+        :func:`nea_covid.plot.draw`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import nea_covid as nc
+        >>> d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw",
+        ...                     strata="stype", fpc="fpc")
+        >>> ax = nc.mean(d, "api00", by="stype").plot(sort=True, language="nl")
+        >>> change = nc.compare(nc.mean(d, ["api99", "api00"], by="stype"), "variable")
+        >>> ax = change.plot(adjust="holm")
+        """
+        from nea_covid.plot import draw
+
+        return draw(self, kind, **kwargs)
+
+    def publication_table(self, **kwargs: Any) -> pd.DataFrame:
+        """The table a report prints: rounded numbers, the interval as text
+        ("[45,1; 49,9]"), Dutch or English headers; keywords as
+        :func:`nea_covid.publication_table`."""
+        from nea_covid.export import publication_table
+
+        result: Any = self  # one of the result classes
+        return publication_table(result, **kwargs)
+
+    def to_csv(self, path: Any, **kwargs: Any) -> Any:
+        """Write :meth:`publication_table` to a CSV file (``language="nl"``: ``;`` and a
+        decimal comma, as Dutch Excel reads it); keywords as :func:`nea_covid.to_csv`.
+        Returns the path written. (:meth:`to_frame` gives the unrounded numbers.)"""
+        from nea_covid.export import to_csv
+
+        result: Any = self  # one of the result classes
+        return to_csv(result, path, **kwargs)
+
+    def to_excel(self, path: Any, **kwargs: Any) -> Any:
+        """Write :meth:`publication_table` to an Excel workbook (``.xlsx``, needs
+        ``nea_covid[excel]``); keywords as :func:`nea_covid.to_excel`. Returns the path
+        written."""
+        from nea_covid.export import to_excel
+
+        result: Any = self  # one of the result classes
+        return to_excel(result, path, **kwargs)
+
 
 def inference_columns(
     frame: pd.DataFrame, estimate: NDArray[np.float64], standard_error: NDArray[np.float64],
