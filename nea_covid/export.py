@@ -58,8 +58,10 @@ import datetime
 import importlib
 import io
 import os
+import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -73,6 +75,7 @@ from nea_covid.formatting import (
     check_digits,
     check_language,
     ci_label,
+    default_digits,
     format_interval,
     format_number,
     label,
@@ -94,7 +97,8 @@ if TYPE_CHECKING:
 __all__ = ["publication_table", "read_publication_table", "to_csv", "to_excel"]
 
 _UNITS = {"percent": {"en": " (%)", "nl": " (%)"},
-          "points": {"en": " (%-points)", "nl": " (%-punten)"}}
+          "points": {"en": " (%-points)", "nl": " (%-punten)"},
+          "log_odds": {"en": " (log odds ratio)", "nl": " (log-oddsratio)"}}
 #: Column keys whose values are numbers (used to read files back).
 _NUMERIC_KEYS = ("estimate", "count", "difference", "ratio", "log_odds_ratio", "share",
                  "standard_error", "share_standard_error", "population", "population_se",
@@ -136,11 +140,7 @@ def _flag(value: Any, name: str) -> bool | None:
 
 def _se_digits(standard_error: Any) -> int:
     """Decimals that show the smallest standard error with two significant digits."""
-    se = np.asarray(standard_error, dtype=np.float64).reshape(-1)
-    se = se[np.isfinite(se) & (se > 0)]
-    if se.size == 0:
-        return 2
-    return int(np.clip(1 - np.floor(np.log10(se.min())), 0, 6))
+    return default_digits(standard_error)
 
 
 # ---------------------------------------------------------------------- columns
@@ -152,7 +152,7 @@ class _Column:
     values: Any  # array-like, or a function that computes it (when the column is shown)
     kind: Literal["cell", "number", "integer", "text"]
     digits: int | None = None
-    unit: str = ""  # "", "percent" or "points"
+    unit: str = ""  # "", "percent", "points" or "log_odds" (a key of _UNITS)
     header_key: str | None = None  # label to use instead of ``key``
     scale: float = 1.0  # multiply before rounding (100 for percentages)
 
@@ -234,8 +234,6 @@ _STATISTICS = {"mean": ("mean", "gemiddelde"), "total": ("total", "totaal"),
 
 def _estimate_table(est: Estimate, language: Language, digits: int | None, percent: bool | None,
                     level: float) -> _Table:
-    from nea_covid.harmonisation import HarmonisedEstimate
-
     pct = est.statistic == "proportion" if percent is None else percent
     scale = 100.0 if pct else 1.0
     if digits is None:
@@ -251,15 +249,20 @@ def _estimate_table(est: Estimate, language: Language, digits: int | None, perce
                        + (" in %" if pct else "") + ".")
     table.notes.append(_ci_note(level, est.df, language, est.interval_method))
     table.notes.extend(_missing_note(est.n_missing, language))
-    if isinstance(est, HarmonisedEstimate) and est.definition is not None:
-        table.columns["definition"] = _Column("definition", [est.definition_id] * len(est),
-                                              "text")
-        definition = est.definition
-        base = definition.population.base or definition.population.description
-        source = f"{est.definition_id} ({definition.source})"
-        table.notes.append(_say(language, f"Definition: {source}; base: {base}.",
-                                f"Definitie: {source}; basis: {base}."))
+    _definition(table, est, language)
     return table
+
+
+def _definition(table: _Table, result: Estimate | Extrapolation, language: Language) -> None:
+    """The definition column and note of a harmonised estimate or its counts."""
+    definition = getattr(result, "definition", None)
+    if definition is None:
+        return
+    table.columns["definition"] = _Column("definition", [definition.id] * len(result), "text")
+    base = definition.population.base or definition.population.description
+    source = f"{definition.id} ({definition.source})"
+    table.notes.append(_say(language, f"Definition: {source}; base: {base}.",
+                            f"Definitie: {source}; basis: {base}."))
 
 
 def _extrapolation_table(ext: Extrapolation, language: Language, digits: int | None,
@@ -288,6 +291,7 @@ def _extrapolation_table(ext: Extrapolation, language: Language, digits: int | N
     of = (f" of {shown}", f" van {shown}") if shown else ("", "")
     table.notes.append(_say(language, f"Number = share × population{of[0]}, the population {en}.",
                             f"Aantal = aandeel × populatie{of[1]}, de populatie {nl}."))
+    _definition(table, ext, language)
     return table
 
 
@@ -316,6 +320,11 @@ def _comparison_table(cmp: Comparison, language: Language, digits: int | None,
             ("points" if key == "difference" else "percent") if pct else "",
             short if pct else None, 100.0 if pct else 1.0)
     _main_columns(table, cmp, digits, est_scale, unit, header, language)
+    if cmp.kind == "published" and not linear:
+        # the interval, standard error and p-value are of the log odds ratio, shown
+        # next to the difference in %-points: the headers say which
+        for key in ("ci", "standard_error", "ci_low", "ci_high"):
+            table.columns[key].unit = "log_odds"
     table.columns["statistic"] = _Column("statistic", cmp.statistic, "number", 2,
                                          header_key="t" if np.isfinite(cmp.df) else "z")
     table.columns["df"] = _Column("df", np.full(len(cmp), cmp.df), "number",
@@ -430,7 +439,7 @@ def _header(col: _Column, language: Language, level: float) -> str:
     if col.kind == "cell":
         return label(col.key, language)
     if col.key == "ci":
-        return ci_label(level, language)
+        return ci_label(level, language) + (_UNITS[col.unit][language] if col.unit else "")
     key = col.header_key or col.key
     text = key if key in _STATISTIC_HEADERS else label(key, language)
     return text + (_UNITS[col.unit][language] if col.unit else "")
@@ -630,12 +639,21 @@ def _open_error(path: Path, exc: OSError) -> OSError:
     return new
 
 
-def _write(path: Path, data: bytes) -> None:
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Write ``path`` inside the block; an OSError names the path and the reason ("the
+    directory ... does not exist", "it is a directory"). Missing directories are not
+    created: a typo in a path is an error, not a new folder. Shared by the tables'
+    files and :func:`nea_covid.plot.save`."""
     try:
-        with open(path, "wb") as handle:
-            handle.write(data)
+        yield
     except OSError as exc:
         raise _open_error(path, exc) from exc
+
+
+def _write(path: Path, data: bytes) -> None:
+    with writing(path), open(path, "wb") as handle:
+        handle.write(data)
 
 
 def to_csv(
@@ -969,15 +987,52 @@ def _numeric_headers(language: Language) -> set[str]:
     return heads
 
 
+def _as_kind(values: pd.Series, whole: bool) -> pd.Series:
+    """Numbers as :func:`publication_table` makes them: a column of whole numbers
+    (written without decimals) as int64, or Int64 when some are missing; any other
+    as float64 (also when its values happen to be whole, 45.0)."""
+    numbers = pd.to_numeric(values).astype(np.float64)
+    if not whole or np.isinf(numbers.to_numpy()).any():
+        return numbers
+    if numbers.isna().any():
+        return numbers.astype("Int64")
+    return numbers.astype(np.int64)
+
+
+_WHOLE = re.compile(r"-?\d+")
+
+
 def _to_number(values: pd.Series, decimal: str) -> pd.Series:
     text = values.astype(object).where(values.notna(), None)
     cleaned = [None if v is None or v == "" else
                str(v).replace("∞", "inf").replace(decimal, ".") if decimal != "." else
                str(v).replace("∞", "inf") for v in text.tolist()]
+    whole = all(_WHOLE.fullmatch(v) for v in cleaned if v is not None)
     try:
-        return pd.to_numeric(pd.Series(cleaned, index=values.index, dtype=object))
+        return _as_kind(pd.Series(cleaned, index=values.index, dtype=object), whole)
     except (ValueError, TypeError):
         return values
+
+
+def _excel_kinds(frame: pd.DataFrame, source: Path, sheet_name: str | int) -> pd.DataFrame:
+    """The numeric columns of a sheet read by pandas, cast by their Excel number
+    format: "#,##0" (whole numbers) as int64 / Int64, "#,##0.0..." as float64 (pandas
+    reads 45.0 as 45, and whole numbers with a gap as floats)."""
+    if frame.empty:
+        return frame
+    workbook = _openpyxl().load_workbook(source, read_only=True)
+    try:
+        sheet = workbook[sheet_name] if isinstance(sheet_name, str) else \
+            workbook.worksheets[sheet_name]
+        row = next(sheet.iter_rows(min_row=2, max_row=2, max_col=frame.shape[1]))
+        formats = [cell.number_format for cell in row]
+    finally:
+        workbook.close()
+    out = frame.copy()
+    for column, fmt in zip(frame.columns, formats, strict=False):
+        if fmt.startswith("#,##0") and pd.api.types.is_numeric_dtype(frame[column].dtype):
+            out[column] = _as_kind(frame[column], whole=fmt == "#,##0")
+    return out
 
 
 def read_publication_table(
@@ -991,7 +1046,10 @@ def read_publication_table(
     Notes written below the table are left out. From CSV, the columns with numbers
     (estimates, bounds, n, ...) come back as numbers, every other column as text
     (intervals, p-values, and the cell columns: labels such as "2019" stay text);
-    from Excel every cell comes back as it was written.
+    from Excel every cell comes back as it was written. Numbers come back with the
+    dtypes of :func:`publication_table`: whole-number columns as int64 (``Int64``
+    when some are missing), the others as float64 (also 45.0), read from the
+    decimals written (CSV) or the cells' number format (Excel).
 
     Parameters
     ----------
@@ -1027,7 +1085,7 @@ def read_publication_table(
         empty = frame.isna().all(axis=1).to_numpy()
         if empty.any():
             frame = frame.iloc[: int(np.argmax(empty))]
-        return frame.reset_index(drop=True)
+        return _excel_kinds(frame.reset_index(drop=True), source, sheet_name)
     try:
         text = source.read_text(encoding="utf-8-sig")
     except OSError as exc:

@@ -100,6 +100,9 @@ class Extrapolation(CellResult):
     by : tuple of str
     confidence_level : float
         Level of the intervals in :meth:`to_frame` (default 0.95).
+    definition : Definition or None
+        The definition of the share, when it was a
+        :class:`~nea_covid.HarmonisedEstimate`: counts say which concept they count.
     """
 
     cells: pd.DataFrame
@@ -115,8 +118,14 @@ class Extrapolation(CellResult):
     by: tuple[str, ...] = ()
     confidence_level: float = 0.95
     standard_error: NDArray[np.float64] = field(init=False)
+    definition: Any = None  # harmonisation.Definition (not imported: no cycle)
     _replicates: ReplicateEstimates | None = field(default=None, repr=False)
     _by_levels: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def definition_id(self) -> str:
+        """``"name v<version>"`` of :attr:`definition`, or "" without one."""
+        return "" if self.definition is None else str(self.definition.id)
 
     def __post_init__(self) -> None:
         for name in ("estimate", "vcov", "share", "share_standard_error", "population",
@@ -153,7 +162,8 @@ class Extrapolation(CellResult):
 
         Columns: the columns of :attr:`cells`, ``share``, ``population``
         (``population_se`` when the population is uncertain), ``estimate``,
-        ``standard_error``, ``ci_low``, ``ci_high``, ``df``.
+        ``standard_error``, ``ci_low``, ``ci_high``, ``df``, and ``definition`` when
+        the share had one.
         """
         ci = self.confidence_interval(confidence_level)
         out = self.cells.copy()
@@ -166,6 +176,8 @@ class Extrapolation(CellResult):
         out["ci_low"] = ci.low
         out["ci_high"] = ci.high
         out["df"] = self.df
+        if self.definition is not None:
+            out["definition"] = self.definition_id
         return out.reset_index(drop=True)
 
     def to_xarray(self, confidence_level: float | None = None) -> Any:
@@ -326,8 +338,8 @@ def extrapolate(
         share=p, share_standard_error=np.asarray(estimate.standard_error, dtype=np.float64),
         population=n, population_se=s, statistic=estimate.statistic,
         method=method if uncertain else "fixed", by=tuple(estimate.by),
-        confidence_level=confidence_level, _replicates=replicates,
-        _by_levels=estimate._by_levels,
+        confidence_level=confidence_level, definition=getattr(estimate, "definition", None),
+        _replicates=replicates, _by_levels=estimate._by_levels,
     )
 
 

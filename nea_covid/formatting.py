@@ -32,6 +32,7 @@ __all__ = [
     "check_digits",
     "check_language",
     "ci_label",
+    "default_digits",
     "format_interval",
     "format_number",
     "label",
@@ -54,6 +55,32 @@ def check_digits(digits: int) -> int:
     if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or digits < 0:
         raise ValueError(f"`digits` must be a whole number >= 0, not {digits!r}.")
     return int(digits)
+
+
+def default_digits(standard_error: Any = (), *, percent: bool = False,
+                   whole: bool = False) -> int:
+    """The decimals a table or chart prints an estimate with, unless told otherwise.
+
+    Shares in percent: 1; totals and counts (``whole``): 0; everything else (means,
+    ratios, differences, coefficients): enough to show the smallest standard error
+    with two significant digits (0 to 6; 2 when no standard error is positive).
+    Publication tables (:mod:`nea_covid.export`) and charts (:mod:`nea_covid.plot`)
+    both use it, so that a figure's alt text and its table print the same numbers.
+
+    Examples
+    --------
+    >>> default_digits([9.4]), default_digits([0.031, 5]), default_digits(percent=True)
+    (1, 3, 1)
+    """
+    if percent:
+        return 1
+    if whole:
+        return 0
+    se = np.asarray(standard_error, dtype=np.float64).reshape(-1)
+    se = se[np.isfinite(se) & (se > 0)]
+    if se.size == 0:
+        return 2
+    return int(np.clip(1 - np.floor(np.log10(se.min())), 0, 6))
 
 
 def round_half_up(x: Any, digits: int) -> NDArray[np.float64]:

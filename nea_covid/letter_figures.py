@@ -82,7 +82,13 @@ def _points(frame: pd.DataFrame, columns: list[str], quantity: str) -> Any:
 
     return Points(frame=frame[[*columns, "estimate", "ci_low", "ci_high"]].reset_index(
         drop=True), columns=tuple(columns), quantity=quantity, confidence_level=0.95,
-        result=None)
+        result=None, standard_error=frame["standard_error"].to_numpy(dtype=float))
+
+
+#: What each figure shows, as its alt text names it (never the axis label).
+_TNO = {"works_at_home": "works at home (TNO definition)"}
+_RIVM = {"works_at_home_as_much_as_possible":
+         "works from home as much as possible (RIVM definition)"}
 
 
 def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> list[Path]:
@@ -104,29 +110,32 @@ def write_figures(out: Path, data: dict[str, pd.DataFrame] | None = None) -> lis
         _trend,
         _values,
     )
-    from nea_covid.plot._style import require_matplotlib
+    from nea_covid.plot._style import pad_layout, require_matplotlib
 
     plt = require_matplotlib()
     data = figure_data() if data is None else data
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in FIGURES]
-    common: dict[str, Any] = {"language": "en", "labels": None, "dodge": None,
-                              "note": True, "band": False}
+    common: dict[str, Any] = {"language": "en", "dodge": None, "note": True, "band": False}
 
     with nc.plot.style():
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True,
                                           layout="constrained")
+    pad_layout(fig)
     nea = _points(data["nea_covid"], ["wave", "variable", "level"], "proportion")
-    _trend(nea, "wave", _estimate_axis(nea, True, "en", None, None, "share (%)"), ax=left,
-           title="NEA-COVID (synthetic):\nwerknemers working at home", **common)
+    _trend(nea, "wave", _estimate_axis(nea, True, "en", _TNO, None, "share (%)"), ax=left,
+           title="NEA-COVID (synthetic):\nwerknemers working at home", labels=_TNO,
+           **common)
     rivm = _points(data["rivm"], ["wave", "variable", "level"], "proportion")
-    _trend(rivm, "wave", _estimate_axis(rivm, True, "en", None, None, ""), ax=right,
-           title="RIVM trend (synthetic):\nworks from home as much as possible", **common)
+    # the y axis is shared: its label is the left panel's
+    _trend(rivm, "wave", _estimate_axis(rivm, True, "en", _RIVM, None, ""), ax=right,
+           title="RIVM trend (synthetic):\nworks from home as much as possible",
+           labels=_RIVM, **common)
     _save(fig, paths[0])
 
     counts = _points(data["counts"], ["wave", "variable", "level"], "count")
-    axis = _count_axis(counts, "million", "werknemers", "en", None, None, None)
-    ax = _trend(counts, "wave", axis, ax=None, title=(
+    axis = _count_axis(counts, "million", "werknemers", "en", _TNO, None, None)
+    ax = _trend(counts, "wave", axis, ax=None, labels=_TNO, title=(
         f"Werknemers working at home, of {_WERKNEMERS:,} (synthetic data)"), **common)
     _save(ax.figure, paths[1])
 

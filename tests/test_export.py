@@ -111,8 +111,8 @@ def test_comparisons_have_pvalues_and_percentage_points() -> None:
     assert english["p-value"].tolist() == ["<0.001", "0.093"]
     published = nc.publication_table(RESULTS["published"])  # type: ignore[arg-type]
     assert published.columns.tolist() == ["from", "to", "from (%)", "to (%)",
-                                          "difference (%-points)", "log odds ratio", "95% CI",
-                                          "p-value"]
+                                          "difference (%-points)", "log odds ratio",
+                                          "95% CI (log odds ratio)", "p-value"]
     assert published["p-value"].tolist() == ["0.043"]
     ttest = nc.publication_table(RESULTS["ttest"], columns=["estimate", "statistic", "df"])  # type: ignore[arg-type]
     assert ttest.columns.tolist()[-3:] == ["estimate", "t", "df"]
@@ -357,3 +357,52 @@ def test_excel_without_openpyxl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ImportError, match=r'pip install "nea_covid\[excel\]"'):
         nc.to_excel(RESULTS["mean"], tmp_path / "t.xlsx")  # type: ignore[arg-type]
     nc.to_csv(RESULTS["mean"], tmp_path / "t.csv")  # type: ignore[arg-type]  # CSV needs nothing
+
+
+# ---------------------------------------------------------------------- review findings
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_round_trip_keeps_dtypes_with_gaps_and_whole_floats(tmp_path: Path, language: str,
+                                                            suffix: str) -> None:
+    """Whole-number columns with a gap come back Int64, shares that happen to be whole
+    (73.0, 32.0, 48.0) come back float64: the table exactly as it was made."""
+    data = STRAT.copy()
+    data.loc[data["stype"] == "H", "api00"] = np.nan
+    design = nc.SurveyDesign(data, weights="pw", strata="stype", fpc="fpc")
+    with pytest.warns(nc.errors.EmptyDomainWarning):
+        gap = nc.mean(design, "api00", by="stype", missing="omit")
+    awards = nc.proportion(D, "awards", by="stype")
+    write = nc.to_csv if suffix == ".csv" else nc.to_excel
+    for result in (gap, awards, nc.compare(awards, "stype")):
+        table = nc.publication_table(result, language=language)  # type: ignore[arg-type]
+        path = write(result, tmp_path / f"t{suffix}", language=language,  # type: ignore[arg-type]
+                     notes="below")
+        back = nc.read_publication_table(path, language=language)
+        pd.testing.assert_frame_equal(back, table)
+        assert back.equals(table)
+    assert str(nc.publication_table(gap).iloc[:, 2].dtype) == "Int64"
+    assert back.iloc[:, 5].tolist() == [73.0, 32.0]
+    assert back.iloc[:, 5].dtype == np.float64
+
+
+@pytest.mark.parametrize(("language", "ci", "se"), [
+    ("en", "95% CI (log odds ratio)", "standard error (log odds ratio)"),
+    ("nl", "95%-btbi (log-oddsratio)", "standaardfout (log-oddsratio)")])
+def test_logit_comparison_of_published_figures_heads_its_interval(
+        tmp_path: Path, language: str, ci: str, se: str) -> None:
+    table = nc.publication_table(RESULTS["published"], language=language,  # type: ignore[arg-type]
+                                 columns=["difference", "estimate", "standard_error", "ci"])
+    assert list(table.columns[-3:]) == [label_of("log_odds_ratio", language), se, ci]
+    assert table.columns[2].endswith("-points)" if language == "en" else "-punten)")
+    linear = nc.compare_published(nc.PublishedFigure(0.70, ci=(0.68, 0.72)),
+                                  nc.PublishedFigure(0.67, ci=(0.65, 0.69)))
+    assert nc.formatting.ci_label(0.95, language) in nc.publication_table(  # type: ignore[arg-type]
+        linear, language=language).columns  # type: ignore[arg-type]
+    path = nc.to_csv(RESULTS["published"], tmp_path / "p.csv", language=language,  # type: ignore[arg-type]
+                     columns=["estimate", "ci", "ci_low"])
+    back = nc.read_publication_table(path, language=language)
+    assert back.iloc[:, -1].dtype == np.float64  # "lower bound (log odds ratio)" is a number
+
+
+def label_of(key: str, language: str) -> str:
+    return nc.formatting.label(key, language)  # type: ignore[arg-type]

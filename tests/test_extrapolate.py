@@ -416,3 +416,20 @@ def test_check_published_rounding_argument() -> None:
 def test_formatting_bad_input(call: object) -> None:
     with pytest.raises(nc.PopulationError):
         call()  # type: ignore[operator]
+
+
+def test_counts_keep_the_definition_of_a_harmonised_share() -> None:
+    panel = nc.datasets.load_nea_covid()
+    d = nc.SurveyDesign(panel, strata="stratum", clusters="panel_id", weights="weight")
+    definition = nc.get_definition("tno_works_at_home")
+    share = nc.harmonised_proportion(d, definition, by="wave")
+    counts = nc.extrapolate(share, population=7_549_000)
+    assert counts.definition is definition
+    assert counts.definition_id == share.definition_id
+    assert set(counts.to_frame()["definition"]) == {share.definition_id}
+    table = nc.publication_table(counts, language="nl")
+    assert any(note.startswith(f"Definitie: {share.definition_id}")
+               for note in table.attrs["notes"])
+    plain = nc.extrapolate(share.as_estimate(), population=7_549_000)
+    assert plain.definition is None
+    assert "definition" not in plain.to_frame()

@@ -205,7 +205,7 @@ def test_trend_bands_and_series(by_sector: nc.Estimate) -> None:
     assert np.isclose(vertices.max(), expected["ci_high"].max() * 100)
     legend = ax.get_legend()
     assert legend.get_title().get_text() == "sector"
-    assert ax.get_ylabel() == "work location: 1 (%)"
+    assert ax.get_ylabel() == "work location = 1 (%)"
 
 
 def test_trend_dodges_series_with_error_bars(by_sector: nc.Estimate) -> None:
@@ -262,7 +262,7 @@ def test_interval_options(api: nc.SurveyDesign) -> None:
     np.testing.assert_allclose(drawn["low"], low[1::2] * 100)
     np.testing.assert_allclose(drawn["high"], high[1::2] * 100)
     assert "90% confidence intervals" in nc.plot.alt_text(ax)
-    assert nc.plot.domains(est, percent=False).get_xlabel() == "awards"
+    assert nc.plot.domains(est, percent=False).get_xlabel() == "awards = yes"
 
 
 def test_interval_labels_are_the_tables(api: nc.SurveyDesign) -> None:
@@ -287,10 +287,11 @@ def test_counts_in_millions_with_dutch_numbers(at_home: nc.HarmonisedEstimate) -
     ticks = ax.yaxis.get_major_formatter().format_ticks([2.4, 2.6, 3.0])
     assert ticks == ["2,4", "2,6", "3,0"]
     text = nc.plot.alt_text(ax)
-    assert "3,70 miljoen [3,61; 3,79] in 2021-03" in text
-    assert text.startswith("Lijndiagram van werknemers per meting")
+    assert "3,699 miljoen [3,612; 3,786] in 2021-03" in text
+    assert text.startswith("Lijndiagram van works at home, werknemers per meting")
     forest = nc.plot.counts(ex, precision="thousand")
-    assert forest.get_xlabel() == "works at home, number (thousand)"
+    # the definition travels with the counts: the concept names the quantity
+    assert forest.get_xlabel() == "works at home (fully or partly), number (thousand)"
     np.testing.assert_allclose(_read(_errorbars(forest)[0], True)["estimate"],
                                yes["estimate"] / 1e3)
 
@@ -320,7 +321,7 @@ def test_changes_mark_significance_after_adjustment(by_sector: nc.Estimate) -> N
                                np.sort(change.estimate[~significant] * 100))
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "significant after Holm adjustment (p < 0.05)", "not significant"]
-    assert ax.get_xlabel() == ("change in work location: 1, 2020-11 → 2021-03 "
+    assert ax.get_xlabel() == ("change in work location = 1, 2020-11 → 2021-03 "
                                "(percentage points)")
     assert any(np.allclose(line.get_xdata(), 0) for line in ax.get_lines())
     table = nc.plot.table(ax)
@@ -346,7 +347,7 @@ def test_changes_dutch_and_ratios(at_home: nc.HarmonisedEstimate,
     ratio = nc.compare(nc.mean(api, ["api99", "api00"], by="stype"), "variable", ratio=True)
     ax = nc.plot.changes(ratio)
     assert any(np.allclose(line.get_xdata(), 1) for line in ax.get_lines())  # null: 1
-    assert "E: 1.06 [1.05; 1.07]" in nc.plot.alt_text(ax)
+    assert "E: 1.0606 [1.0509; 1.0704]" in nc.plot.alt_text(ax)
 
 
 def test_coefficients(results: dict[str, Any]) -> None:
@@ -365,7 +366,7 @@ def test_coefficients(results: dict[str, Any]) -> None:
     assert ax.get_xlabel() == "odds ratio"
     np.testing.assert_allclose(_read(_errorbars(ax)[0], True)["estimate"],
                                np.exp(logistic.estimate[1:]))
-    assert "ell: -0.563 [-1.243; 0.117]" in nc.plot.alt_text(nc.plot.coefficients(fit))
+    assert "ell: -0.56 [-1.24; 0.12]" in nc.plot.alt_text(nc.plot.coefficients(fit))
 
 
 # ---------------------------------------------------------------------- language, alt text
@@ -392,7 +393,7 @@ def test_labels_rename_variables_columns_and_values(by_sector: nc.Estimate) -> N
                        labels={"work_location": "werkt alleen thuis", "wave": "peiling",
                                "sector": {1: "zorg", "2": "onderwijs"}})
     assert ax.get_xlabel() == "peiling"
-    assert ax.get_ylabel() == "werkt alleen thuis: 1 (%)"  # the level is not a sector
+    assert ax.get_ylabel() == "werkt alleen thuis = 1 (%)"  # the level is not a sector
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["zorg", "onderwijs"]
     assert ax.get_legend().get_title().get_text() == "sector"
     assert "onderwijs: 1,0% [0,5; 1,4] in 2019" in nc.plot.alt_text(ax)
@@ -547,3 +548,127 @@ def test_bad_input(api: nc.SurveyDesign, results: dict[str, Any]) -> None:
     with pytest.raises(nc.plot.PlotError, match="only an intercept"):
         nc.plot.coefficients(nc.glm(api, "api00 ~ 1"))
     assert issubclass(nc.plot.PlotError, nc.SurveyError)
+
+
+# ---------------------------------------------------------------------- review findings
+def test_argument_errors_are_plot_errors(api: nc.SurveyDesign, results: dict[str, Any],
+                                         tmp_path: Path) -> None:
+    one = nc.mean(api, "api00")
+    with pytest.raises(nc.plot.PlotError, match="'nl' or 'en'"):
+        one.plot(language="de")
+    with pytest.raises(nc.plot.PlotError, match=r"write 0\.95, not 95"):
+        one.plot(confidence_level=95)
+    with pytest.raises(nc.plot.PlotError, match=r"\.png, \.svg, \.pdf"):
+        nc.plot.save(one.plot(), tmp_path / "x.bmpx")
+    with pytest.raises(nc.plot.PlotError, match="`alpha` must be a number"):
+        nc.plot.changes(results["contrast"], alpha="0.05")
+    with pytest.raises(nc.plot.PlotError, match="'nl' or 'en'"):
+        nc.plot.counts(results["extrapolation"], language="fr")
+    with pytest.raises(nc.plot.PlotError, match="`digits`"):
+        one.plot(digits=-1)
+
+
+@pytest.fixture(scope="module")
+def no_high_schools() -> nc.Estimate:
+    """api00 by school type, with no value for the high schools (H)."""
+    data = nc.datasets.load_api("strat")
+    data.loc[data["stype"] == "H", "api00"] = np.nan
+    design = nc.SurveyDesign(data, weights="pw", strata="stype", fpc="fpc")
+    with pytest.warns(nc.errors.EmptyDomainWarning):
+        return nc.mean(design, "api00", by="stype", missing="omit")
+
+
+@pytest.mark.parametrize(("language", "none"), [("en", "no estimate"),
+                                                ("nl", "geen schatting")])
+def test_domains_without_an_estimate(no_high_schools: nc.Estimate, language: str,
+                                     none: str) -> None:
+    text = nc.plot.alt_text(nc.plot.domains(no_high_schools, language=language))
+    assert f"H: {none};" in text
+    assert "- -" not in text
+
+
+def test_changes_that_cannot_be_estimated(no_high_schools: nc.Estimate) -> None:
+    cmp = nc.compare(no_high_schools, "stype")  # E → H and H → M: no estimate
+    ax = nc.plot.changes(cmp, adjust="holm")
+    text = nc.plot.alt_text(ax)
+    assert "Cannot be estimated: E → H; H → M." in text
+    assert "not significant" not in text
+    assert "None is significant" not in text
+    assert ax.get_legend() is None  # no point drawn, nothing to explain
+    pair = nc.compare(no_high_schools, "stype", base="E")  # E → H (none), E → M
+    ax = nc.plot.changes(pair, language="nl")
+    text = nc.plot.alt_text(ax)
+    assert "niet te schatten: E → H." in text
+    assert "E → H" not in text.split("niet te schatten")[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["niet significant"]
+
+
+def test_two_level_proportions_name_their_level(api: nc.SurveyDesign,
+                                                at_home: nc.HarmonisedEstimate) -> None:
+    awards = nc.proportion(api, "awards", by="stype")
+    ax = nc.plot.domains(awards, language="nl")
+    assert ax.get_xlabel() == "awards = ja (%)"
+    assert nc.plot.alt_text(ax).startswith("Stip-en-snordiagram van awards = ja voor 3")
+    assert nc.plot.domains(awards, levels="No").get_xlabel() == "awards = no (%)"
+    assert nc.plot.changes(nc.compare(awards, "stype")).get_xlabel().startswith(
+        "difference in awards = yes")
+    # a definition's concept, or the user's label, names the share already
+    assert nc.plot.trend(at_home).get_ylabel() == "works at home (fully or partly), %"
+    assert nc.plot.domains(awards, labels={"awards": "won an award"}).get_xlabel() == \
+        "won an award (%)"
+
+
+def test_too_many_rows_is_an_error(results: dict[str, Any]) -> None:
+    data = pd.DataFrame({"g": np.arange(400) % 100, "y": np.arange(400) % 7, "w": 1.0})
+    est = nc.mean(nc.SurveyDesign(data, weights="w"), "y", by="g")
+    with pytest.raises(nc.plot.PlotError, match=r"100 rows are too many.*at most 60.*"
+                                                r"where=\{'g': \[\.\.\.\]\}"):
+        nc.plot.domains(est)
+    with pytest.raises(nc.plot.PlotError, match="99 rows are too many"):
+        nc.plot.changes(nc.compare(est, "g"))
+    ax = nc.plot.domains(est, where={"g": list(range(60))})
+    assert len(ax.get_yticklabels()) == 60
+
+
+def test_adjustment_over_all_comparisons_is_said(at_home: nc.HarmonisedEstimate) -> None:
+    cmp = nc.compare(at_home, "wave")
+    ax = nc.plot.changes(cmp, adjust="holm", where={"other": "2021-03"})
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["significant after Holm adjustment over all 3 comparisons (p < 0.05)"]
+    assert "after Holm adjustment over all 3 comparisons at α = 0.05" in nc.plot.alt_text(ax)
+    p = cmp.adjusted_pvalues("holm")[-1]
+    assert nc.plot.table(ax)["pvalue_holm"].tolist() == [p]
+    nl = nc.plot.alt_text(nc.plot.changes(cmp, adjust="holm", where={"other": "2021-03"},
+                                          language="nl"))
+    assert "na Holm-correctie over alle 3 vergelijkingen" in nl
+    everything = nc.plot.changes(cmp, adjust="holm")  # all rows drawn: nothing to add
+    assert "over all" not in nc.plot.alt_text(everything)
+
+
+def test_alt_text_prints_the_tables_decimals(api: nc.SurveyDesign,
+                                            at_home: nc.HarmonisedEstimate) -> None:
+    one = nc.mean(api, "api00")
+    table = nc.publication_table(one)
+    assert f"api00: {table.loc[0, 'estimate']} {table.loc[0, '95% CI']}." in \
+        nc.plot.alt_text(one.plot())
+    test = nc.ttest(api, "api00", group="awards")
+    table = nc.publication_table(test)
+    assert f": +{table.loc[0, 'estimate']} {table.loc[0, '95% CI']}." in \
+        nc.plot.alt_text(test.plot())
+    shares = nc.publication_table(at_home, language="nl")
+    text = nc.plot.alt_text(at_home.plot(language="nl"))
+    assert f"{shares.iloc[0]['schatting (%)']:.1f}%".replace(".", ",") + " " \
+        + shares.iloc[0]["95%-btbi"] in text
+    # digits= still wins
+    assert "api00: 662.29 [643.73; 680.84]" in nc.plot.alt_text(one.plot(digits=2))
+
+
+def test_save_refuses_a_missing_directory(at_home: nc.HarmonisedEstimate,
+                                          tmp_path: Path) -> None:
+    ax = at_home.plot()
+    with pytest.raises(FileNotFoundError, match=r"Cannot write .*no such dir.*does not exist"):
+        nc.plot.save(ax, tmp_path / "no such dir" / "f.png")
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(OSError, match="it is a directory"):
+        nc.plot.save(ax, tmp_path / "d.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["d.png"]

@@ -43,3 +43,28 @@ def test_figures_are_deterministic(tmp_path: Path) -> None:
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in first]
     assert digest == [hashlib.sha256(p.read_bytes()).hexdigest() for p in second]
     assert round(float(data["definitions"]["estimate"].iloc[0]), 2) == 0.48
+
+
+def test_figures_alt_texts_name_what_they_show(tmp_path: Path) -> None:
+    """Each PNG's description names the quantity (a variable or definition), never an
+    axis label or nothing, and prints the publication tables' decimals."""
+    image = pytest.importorskip("PIL.Image")
+    texts = {}
+    for path in write_figures(tmp_path):
+        with image.open(path) as im:
+            texts[path.name] = str(im.info["Description"])
+    left, right = texts["home_working_by_wave.png"].split("\n\n")
+    assert left.startswith("Line chart of works at home (TNO definition) by wave")
+    assert "works at home (TNO definition): 31.5% [31.0; 32.0] in 2019" in left
+    assert right.startswith(
+        "Line chart of works from home as much as possible (RIVM definition) by wave")
+    assert "(RIVM definition): 70.9% [69.2; 72.7] in wave 2" in right
+    counts = texts["extrapolated_counts.png"]
+    assert counts.startswith("Line chart of works at home (TNO definition), werknemers by")
+    assert "million [" in counts
+    assert "RIVM: works from home as much as possible (wave 6): 72.7%" in texts[
+        "definitions.png"]
+    for text in texts.values():
+        assert "share (%)" not in text
+        assert " of  " not in text
+        assert ": -" not in text

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from nea_covid.export import writing
 from nea_covid.formatting import Language, format_interval, format_number
+from nea_covid.plot._data import PlotError
 from nea_covid.plot._style import require_matplotlib, style
 from nea_covid.plot._words import word
 
@@ -152,7 +154,9 @@ def save(figure: Any, path: str | Path, *, dpi: float = 150, alt: str | None = N
     figure : matplotlib Figure or Axes
         An Axes stands for its figure.
     path : str or Path
-        Ends in ``.png``, ``.svg`` or ``.pdf``.
+        Ends in ``.png``, ``.svg`` or ``.pdf``, in a directory that exists (as for
+        :func:`nea_covid.to_csv`, a missing directory is an error naming the path,
+        not created).
     dpi : float, default 150
         Resolution of a PNG.
     alt : str, optional
@@ -164,6 +168,14 @@ def save(figure: Any, path: str | Path, *, dpi: float = 150, alt: str | None = N
     -------
     Path
         The image written.
+
+    Raises
+    ------
+    PlotError
+        ``path`` does not end in ``.png``, ``.svg`` or ``.pdf``.
+    OSError
+        The file cannot be written (its directory does not exist, ...); the message
+        names the path.
 
     Examples
     --------
@@ -188,7 +200,7 @@ def save(figure: Any, path: str | Path, *, dpi: float = 150, alt: str | None = N
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in _FORMATS:
-        raise ValueError(f"`path` must end in {', '.join(_FORMATS)}, not {target.name!r}.")
+        raise PlotError(f"`path` must end in {', '.join(_FORMATS)}, not {target.name!r}.")
     description = alt_text(fig) if alt is None else str(alt)
     if suffix == ".png":
         metadata: dict[str, Any] = {"Software": None}
@@ -199,12 +211,13 @@ def save(figure: Any, path: str | Path, *, dpi: float = 150, alt: str | None = N
     else:
         metadata = {"CreationDate": None, "ModDate": None, "Creator": None,
                     "Producer": None, "Subject": description or None}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with style():
+    with style(), writing(target):
         fig.savefig(target, dpi=dpi, metadata=metadata, format=suffix[1:],
                     backend="agg" if suffix == ".png" else None)
     if sidecar:
-        target.with_suffix(".txt").write_text(description + "\n", encoding="utf-8")
+        text = target.with_suffix(".txt")
+        with writing(text):
+            text.write_text(description + "\n", encoding="utf-8")
     return target
 
 

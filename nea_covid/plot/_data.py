@@ -4,18 +4,19 @@ estimate and interval, selected and labelled (no matplotlib here)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nea_covid.comparison import check_level
 from nea_covid.errors import ColumnNotFoundError, SurveyError, close_matches, plural
 from nea_covid.formatting import Language, format_number, label
 from nea_covid.plot._style import auto_digits
 
-__all__ = ["PlotError", "Points", "display", "points", "select"]
+__all__ = ["PlotError", "Points", "checked", "display", "points", "select"]
 
 Labels = Mapping[str, Any] | None  # str -> str, or a column -> {value: str}
 
@@ -40,6 +41,10 @@ class Points:
     result: Any
     by_levels: Mapping[str, Any] = field(default_factory=dict)
     null_value: float = 0.0
+    #: standard errors of every cell of the result (before any selection): the
+    #: decimals of the alt text follow them as a publication table's do
+    standard_error: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.empty(0, dtype=np.float64))
 
     def varying(self, exclude: Sequence[str] = ()) -> list[str]:
         """The describing columns with more than one value (in the cells' order)."""
@@ -74,6 +79,8 @@ def points(result: Any, confidence_level: float | None = None,
     name = type(result).__name__
     if name in _UNPLOTTABLE:
         raise TypeError(f"A {name} cannot be plotted: {_UNPLOTTABLE[name]}.")
+    if confidence_level is not None:
+        confidence_level = checked(check_level, confidence_level)
     null = 0.0
     pvalue = None
     if isinstance(result, Estimate):
@@ -107,7 +114,16 @@ def points(result: Any, confidence_level: float | None = None,
     level = result.confidence_level if confidence_level is None else float(confidence_level)
     return Points(frame=frame, columns=columns, quantity=quantity, confidence_level=level,
                   result=result, by_levels=getattr(result, "_by_levels", None) or {},
-                  null_value=null)
+                  null_value=null, standard_error=np.asarray(
+                      result.standard_error, dtype=np.float64).reshape(-1))
+
+
+def checked(check: Callable[..., Any], *args: Any) -> Any:
+    """``check(*args)``, its ValueError (a message naming the argument) as a PlotError."""
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise PlotError(str(exc)) from None
 
 
 def check_column(pts: Points, column: str, argument: str) -> None:

@@ -13,8 +13,10 @@ import pandas as pd
 
 from nea_covid.formatting import (
     Language,
+    check_digits,
     check_language,
     ci_label,
+    default_digits,
     format_number,
     label,
     level_text,
@@ -25,6 +27,7 @@ from nea_covid.plot._data import (
     PlotError,
     Points,
     check_column,
+    checked,
     column_label,
     display,
     groups,
@@ -54,6 +57,8 @@ Precision = Literal["auto", "million", "thousand", "units"]
 
 #: most rows or series an alt text lists one by one
 _LISTED = 12
+#: most rows a dot-and-whisker chart draws (more would overlap their labels)
+MAX_ROWS = 60
 #: the columns of a point that are plotted
 _BOUNDS = ["estimate", "ci_low", "ci_high"]
 
@@ -65,9 +70,9 @@ class ValueAxis:
     scale: float  # plotted = estimate * scale
     label: str  # axis label
     unit: str  # after numbers in alt texts: "%", " million", ""
-    digits: int | None  # decimals in alt texts (None: three significant digits per value)
+    digits: int  # decimals in alt texts (a publication table's, default_digits)
     sign: bool  # "+" before positive numbers (changes)
-    what: str  # what the values are, without unit (alt texts)
+    what: str  # what the values are, without unit (alt texts; never the axis label)
 
 
 # ---------------------------------------------------------------------- arguments
@@ -89,7 +94,7 @@ def _checked_points(kind: str, result: Any, language: str, confidence_level: flo
                     hint: str | None = None, **columns: str | None) -> Points:
     """The points of a result of the types chart ``kind`` draws, once the columns that
     arguments name (``along="wave"``) are known to describe its cells."""
-    check_language(language)
+    checked(check_language, language)
     name = _type_name(result)
     if name is not None and name not in allowed:
         hint = hint or (f"use {type(result).__name__}.plot() or nc.plot.draw() for its "
@@ -111,15 +116,29 @@ def _variable_text(pts: Points, language: Language, labels: Labels) -> str | Non
         return None
     text = display(variable, "variable", language, labels, pts.result)
     level = pts.constant("level")
-    if level is not None:
-        # a comparison keeps one level of a yes/no variable: its number of levels is
-        # unknown, so only a level that says yes in words goes without saying
-        cells = getattr(pts.result, "cells", pts.frame)
-        n_levels = 0 if "base" in cells.columns else len(
-            pd.unique(cells.loc[cells["variable"] == variable, "level"]))
-        if not is_positive_level(level, n_levels):
-            text = f"{text}: {display(level, 'level', language, labels)}"
+    if level is not None and not (_named(variable, labels) and is_positive_level(
+            level, _n_levels(pts, variable))):
+        text = f"{text} = {display(level, 'level', language, labels)}"
     return text
+
+
+def _named(variable: Any, labels: Labels) -> bool:
+    """Whether the name shown for a variable says what its "yes" is: a harmonised
+    concept's (``works_at_home``: "works at home (fully or partly)"), or the user's
+    label; a plain variable name ("awards") does not."""
+    from nea_covid.harmonisation import CONCEPTS
+
+    own = labels.get(str(variable)) if labels else None
+    return str(variable) in CONCEPTS or (own is not None and not isinstance(own, Mapping))
+
+
+def _n_levels(pts: Points, variable: Any) -> int:
+    """The number of levels of ``variable`` in the result (0 for a comparison, which
+    keeps one level of a yes/no variable)."""
+    cells = getattr(pts.result, "cells", pts.frame)
+    if "base" in cells.columns:
+        return 0
+    return len(pd.unique(cells.loc[cells["variable"] == variable, "level"]))
 
 
 def _quantity(pts: Points, language: Language, labels: Labels) -> str:
@@ -142,21 +161,29 @@ def _quantity(pts: Points, language: Language, labels: Labels) -> str:
 
 
 def _axis(what: str, scale: float = 1.0, unit: str = "", suffix: str = "", *,
-          digits: int | None, axis_label: str | None, sign: bool = False) -> ValueAxis:
+          digits: int, axis_label: str | None, sign: bool = False) -> ValueAxis:
     """An axis of ``what`` times ``scale``, labelled "what (unit)" ("..., unit" after a
     parenthesis), ``suffix`` after numbers in alt texts; the user's ``axis_label``
-    replaces both label and ``what``."""
+    replaces the label (the alt text still names ``what``)."""
     text = (f"{what}, {unit}" if what.endswith(")") else f"{what} ({unit})") if unit else what
-    if axis_label is not None:
-        text = what = axis_label
-    return ValueAxis(scale, text, suffix, digits, sign, what)
+    return ValueAxis(scale, text if axis_label is None else axis_label, suffix, digits,
+                     sign, what)
+
+
+def _digits(pts: Points, digits: int | None, scale: float = 1.0, *, percent: bool = False,
+            whole: bool = False) -> int:
+    """``digits``, else the decimals of the result's publication table
+    (:func:`nea_covid.formatting.default_digits` of its standard errors in the units
+    plotted), so that the alt text prints the numbers the table prints."""
+    if digits is not None:
+        return checked(check_digits, digits)  # type: ignore[no-any-return]
+    return default_digits(pts.standard_error * scale, percent=percent, whole=whole)
 
 
 def _percent_axis(pts: Points, percent: bool, what: str, unit: str, suffix: str,
                   digits: int | None, axis_label: str | None, sign: bool = False) -> ValueAxis:
     """Estimates as they are, or times 100 in ``unit`` when ``percent``."""
-    if digits is None:
-        digits = 1 if percent else auto_digits(pts.frame["estimate"])
+    digits = _digits(pts, digits, percent=percent)
     if percent:
         return _axis(what, 100.0, unit, suffix, digits=digits, axis_label=axis_label, sign=sign)
     return _axis(what, digits=digits, axis_label=axis_label, sign=sign)
@@ -180,16 +207,20 @@ def _count_axis(pts: Points, precision: Precision, unit: str | None, language: L
         raise PlotError(f"`precision` must be 'auto', 'million', 'thousand' or 'units', "
                         f"not {precision!r}.")
     factor = {"million": 1e-6, "thousand": 1e-3, "units": 1.0}[precision]
+    variable = _variable_text(pts, language, labels)
     if unit is None and pts.quantity == "total":
-        unit = _quantity(pts, language, labels)
+        unit = what = _quantity(pts, language, labels)
     elif unit is None:
-        variable = _variable_text(pts, language, labels)
-        unit = label("count", language) if variable is None else \
+        unit = what = label("count", language) if variable is None else \
             f"{variable}, {label('count', language)}"
-    d = auto_digits(pts.frame["estimate"] * factor) if digits is None else digits
+    else:  # the alt text names what is counted, not only the unit ("werknemers")
+        what = unit if variable is None else f"{variable}, {unit}"
+    # whole numbers on an axis in units, as a publication table prints counts; in
+    # millions or thousands enough to show the standard errors in that unit
+    d = _digits(pts, digits, factor, whole=precision == "units")
     size = "" if precision == "units" else label(precision, language)
-    return _axis(unit, factor, size, f" {size}" if size else "", digits=d,
-                 axis_label=axis_label)
+    return replace(_axis(unit, factor, size, f" {size}" if size else "", digits=d,
+                         axis_label=axis_label), what=what)
 
 
 # ---------------------------------------------------------------------- alt texts
@@ -221,9 +252,10 @@ def _listing(names: Sequence[str], texts: Sequence[str], language: Language,
 
 
 def _values(frame: pd.DataFrame, axis: ValueAxis, language: Language) -> list[str]:
+    """Each point's estimate and interval as text, "no estimate" where there is none."""
     return [value_text(e, lo, hi, scale=axis.scale, unit=axis.unit, language=language,
-                       digits=auto_digits([e * axis.scale]) if axis.digits is None
-                       else axis.digits, sign=axis.sign)
+                       digits=axis.digits, sign=axis.sign) if np.isfinite(e)
+            else word("no_estimate", language)
             for e, lo, hi in frame[_BOUNDS].to_numpy().tolist()]
 
 
@@ -300,7 +332,7 @@ def _finish(ax: Axes, own_figure: bool, pts: Points, *, value_axis: str, xlabel:
         axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
         axis.set_major_formatter(number_formatter(language))
     tidy_axes(ax, value_axis)
-    if legend:
+    if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   borderaxespad=0.0, alignment="left", handlelength=2.2)
     # the title (bold, left) and under it a small grey note on what the whiskers are
@@ -385,7 +417,9 @@ def trend(
     ylabel : str, optional
         Instead of the label made from the result.
     digits : int, optional
-        Decimals of the numbers in the alt text (default 1 for percentages).
+        Decimals of the numbers in the alt text; default those of the result's
+        publication table (:func:`nea_covid.publication_table`: 1 for percentages,
+        else enough to show the standard errors with two significant digits).
     dodge : float, optional
         Horizontal offset between series so that error bars do not overlap (default
         a small offset when there are several series with error bars).
@@ -476,8 +510,7 @@ def _trend(pts: Points, along: str, axis: ValueAxis, *, ax: Axes | None, band: b
                    last=display(levels[-1], along, language, labels)) + ". ")
     shown = values[np.isfinite(values[:, 0]), 0]
     if shown.size:
-        d = auto_digits(shown) if axis.digits is None else axis.digits
-        low, high = (format_number(float(v), digits=d, language=language) + axis.unit
+        low, high = (format_number(float(v), digits=axis.digits, language=language) + axis.unit
                      for v in (shown.min(), shown.max()))
         head += word("range", language, low=low, high=high) + ". "
     lines = []
@@ -517,6 +550,12 @@ def _forest(pts: Points, axis: ValueAxis, *, ax: Axes | None, rows: Sequence[str
     row = groups(pts.frame, rows)
     hue_codes = groups(pts.frame, [hue] if hue else [])
     n_rows, n_hue = int(row.max()) + 1, int(hue_codes.max()) + 1
+    if n_rows > MAX_ROWS:
+        raise PlotError(
+            f"{n_rows} rows are too many for one dot-and-whisker chart (at most "
+            f"{MAX_ROWS}): their labels would overlap. Draw fewer: select rows with "
+            f"`where=` (e.g. where={{{rows[0]!r}: [...]}}), `levels=` or `terms=`, or "
+            "split them over several charts.")
     if sort:
         key = pd.Series(pts.frame["estimate"].to_numpy()).groupby(row).first()
         rank = np.empty(n_rows, dtype=np.intp)
@@ -538,6 +577,7 @@ def _forest(pts: Points, axis: ValueAxis, *, ax: Axes | None, rows: Sequence[str
         if reference is not None:
             ax.axvline(reference * axis.scale, color=GREY, linewidth=0.9,
                        linestyle="-" if null_line else "--", zorder=1)
+        estimated = np.isfinite(values[:, 0])
         for h in range(n_hue):
             sel = hue_codes == h
             if filled is None:
@@ -549,8 +589,9 @@ def _forest(pts: Points, axis: ValueAxis, *, ax: Axes | None, rows: Sequence[str
                 parts = [(sel & filled, legend_texts[0], False),
                          (sel & ~filled, legend_texts[1], True)]
             for part, name, hollow in parts:
+                # rows without an estimate draw nothing and stay out of the legend
                 _errorbar(ax, y[part], values[part], horizontal=True, style_=series_style(h),
-                          label_=name, hollow=hollow)
+                          label_=name if estimated[part].any() else None, hollow=hollow)
         ax.set_yticks(labels_per_row.index.to_numpy(dtype=float),
                       [str(t) for t in labels_per_row.tolist()])
         ax.set_ylim(n_rows - 0.5, -0.5)
@@ -592,9 +633,7 @@ def _domains(pts: Points, axis: ValueAxis, *, ax: Axes | None, hue: str | None, 
         text += word("highest_lowest", language, high=f"{spoken[hi]}: {texts[hi]}",
                      low=f"{spoken[lo]}: {texts[lo]}") + "."
     if reference is not None:
-        ref = format_number(reference * axis.scale, language=language,
-                            digits=auto_digits([reference * axis.scale])
-                            if axis.digits is None else axis.digits)
+        ref = format_number(reference * axis.scale, language=language, digits=axis.digits)
         text += " " + word("reference_line", language, value=f"{ref}{axis.unit}") + "."
     _record(ax, text + _definition(pts, language), frame, axis,
             row_names(drawn, named, language, labels), language)
@@ -643,11 +682,20 @@ def domains(
         As in :func:`trend`.
     title : str, optional
     xlabel : str, optional
-        Instead of the label made from the result.
+        Instead of the label made from the result (the alt text still names what the
+        estimates are).
 
     Returns
     -------
     matplotlib.axes.Axes
+        Rows without an estimate (an empty domain) are left empty; the alt text says
+        "no estimate".
+
+    Raises
+    ------
+    PlotError
+        More than 60 rows to draw (their labels would overlap): select some with
+        ``where`` or ``levels``, or draw several charts.
 
     Examples
     --------
@@ -825,8 +873,12 @@ def changes(
         :func:`nea_covid.ttest` or :func:`nea_covid.compare_published`.
     ax : matplotlib Axes, optional
     adjust : {"holm", "bh", "bonferroni", ...}, optional
-        Decide significance on p-values adjusted for testing all rows at once
-        (:meth:`nea_covid.Comparison.adjusted_pvalues`); default unadjusted. The
+        Decide significance on p-values adjusted for testing all rows of the comparison
+        at once (:meth:`nea_covid.Comparison.adjusted_pvalues`); default unadjusted.
+        The adjustment is over **every** row of ``comparison``, also those ``where``
+        leaves out (the family of tests is the comparison made, not the rows drawn);
+        the legend and the alt text then say so ("Holm adjustment over all 6
+        comparisons"). To adjust over the drawn rows only, compare only those. The
         intervals drawn are not adjusted.
     alpha : float, default 0.05
         Significance level.
@@ -834,7 +886,9 @@ def changes(
         Differences of proportions in percentage points (default when the comparison
         is of proportions).
     where : mapping, optional
-        Draw only the rows with these values, e.g. ``{"other": "2021-03"}``.
+        Draw only the rows with these values, e.g. ``{"other": "2021-03"}``. At most
+        60 rows are drawn (more would overlap their labels): select them with
+        ``where``.
     sort : bool, default False
         Rows from the largest difference (top) to the smallest.
     language, labels, confidence_level, title, digits, note
@@ -844,6 +898,13 @@ def changes(
     Returns
     -------
     matplotlib.axes.Axes
+        Rows without an estimate (or p-value) are listed in the alt text as not
+        estimable, and left out of the significant and not significant ones.
+
+    Raises
+    ------
+    PlotError
+        More than 60 rows to draw, a bad ``alpha``, or ``where`` matches nothing.
 
     Examples
     --------
@@ -855,25 +916,37 @@ def changes(
     >>> ax.get_xlabel()
     'change in works at home (percentage points)'
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['significant after Holm adjustment (p < 0.05)', 'not significant']
+    ['significant after Holm adjustment (p < 0.05)']
+
+    Drawing some rows of a comparison still adjusts over all of them, and says so:
+
+    >>> ax = nc.plot.changes(nc.compare(est, "wave"), adjust="holm",
+    ...                      where={"other": "2021-03"})
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'significant after Holm adjustment over all 3 comparisons (p < 0.05)'
     """
     pts = _checked_points("changes", comparison, language, confidence_level,
                           allowed=("Comparison",),
                           hint="use nc.plot.trend or nc.plot.domains for estimates")
-    if not 0 < alpha < 1:
-        raise PlotError(f"`alpha` must be in (0, 1), not {alpha!r}.")
-    p = comparison.pvalue if adjust is None else comparison.adjusted_pvalues(adjust)
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.number) \
+            or not 0 < alpha < 1:
+        raise PlotError(f"`alpha` must be a number in (0, 1), not {alpha!r}.")
+    p = np.asarray(comparison.pvalue if adjust is None
+                   else comparison.adjusted_pvalues(adjust), dtype=np.float64)
     if adjust is not None:
         pts.frame[f"pvalue_{adjust}"] = p
-    pts.frame["significant"] = np.asarray(p) < alpha
+    pts.frame["significant"] = p < alpha
+    n_tested = len(pts.frame)
     pts = select(pts, where, "all")
     axis = _changes_axis(pts, percent, language, labels, digits, xlabel)
     pts.frame["_name"] = _comparison_names(pts, language, labels)
     pts.frame["_spoken"] = _comparison_names(pts, language, labels, spoken=True)
     method = _ADJUST_NAMES.get(adjust, str(adjust)) if adjust else None
+    # with `where`, the adjustment still covers every row of the comparison: say so
+    over = "_all" if method and len(pts.frame) < n_tested else ""
     a = str(format_number(alpha, digits=auto_digits([alpha], 1), language=language))
-    significant = (word("significant_after", language, method=method) if method
-                   else label("significant", language)) + f" (p < {a})"
+    significant = (word("significant_after" + over, language, method=method, n=n_tested)
+                   if method else label("significant", language)) + f" (p < {a})"
     ax, frame, _ = _forest(
         replace(pts, columns=("_name",)), axis, ax=ax, rows=["_name"], hue=None, sort=sort,
         reference=pts.null_value, language=language, labels=labels, title=title, note=note,
@@ -882,21 +955,28 @@ def changes(
         null_line=True)
     names, spoken = frame.pop("_name").tolist(), frame.pop("_spoken").tolist()
     texts = _values(frame, axis, language)
-    sig = frame["significant"].to_numpy(dtype=bool).tolist()
+    sig = frame["significant"].to_numpy(dtype=bool)
+    p_drawn = frame[f"pvalue_{adjust}" if adjust else "pvalue"].to_numpy(dtype=np.float64)
+    known = np.isfinite(frame["estimate"].to_numpy(dtype=np.float64)) & np.isfinite(p_drawn)
     null = format_number(pts.null_value * axis.scale, digits=0, language=language)
-    how = word("after", language, method=method) if method else ""
+    how = word("after" + over, language, method=method, n=n_tested) if method else ""
     head = (_head("forest_chart", "changes_of", "with_lines", pts, language,
                   n=count(len(frame), "comparison", language), quantity=axis.what)
             + "; " + word("null_line", language, value=null) + ". ")
-    if any(sig):
-        body = word("significant_list", language, how=how, alpha=a,
-                    items=_listing(spoken, texts, language, sig))
-    else:
-        body = word("none_significant", language, how=how, alpha=a)
-    if not all(sig):
-        body += "; " + word("not_significant_list", language, items=_listing(
-            spoken, texts, language, [not s for s in sig]))
-    _record(ax, head + body + ".", frame, axis, names, language)
+    parts = []
+    if sig.any():
+        parts.append(word("significant_list", language, how=how, alpha=a,
+                          items=_listing(spoken, texts, language, sig.tolist())))
+    elif known.any():
+        parts.append(word("none_significant", language, how=how, alpha=a))
+    if (known & ~sig).any():
+        parts.append(word("not_significant_list", language, items=_listing(
+            spoken, texts, language, (known & ~sig).tolist())))
+    if not known.all():
+        parts.append(word("not_estimable_list", language, items=_listing(
+            [""] * len(spoken), spoken, language, (~known).tolist())))
+    body = "; ".join(parts)
+    _record(ax, head + body[:1].upper() + body[1:] + ".", frame, axis, names, language)
     return ax
 
 
@@ -976,7 +1056,12 @@ def coefficients(
     what = (word("odds_ratio", language) if exponentiate and family == "binomial"
             else f"exp({word('coefficient', language)})" if exponentiate
             else word("coefficient", language))
-    axis = _axis(what, digits=digits, axis_label=xlabel)
+    # the decimals of the coefficients' table; of odds ratios, by their standard errors
+    # (delta method: exp(b) * se(b))
+    se = pts.standard_error[keep] * (np.exp(frame["estimate"].to_numpy(dtype=np.float64))
+                                     if exponentiate else 1.0)
+    axis = _axis(what, digits=_digits(replace(pts, standard_error=se), digits),
+                 axis_label=xlabel)
     ax, drawn, names = _forest(pts, axis, ax=ax, rows=["term"], hue=None, sort=sort,
                                reference=null, language=language, labels=labels,
                                title=title, note=note, log=exponentiate, row_title="",

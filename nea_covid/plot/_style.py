@@ -143,8 +143,19 @@ def new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
             raise TypeError(f"`ax` must be a matplotlib Axes, not {type(ax).__name__}.")
         return ax
     plt = require_matplotlib()
-    _fig, new = plt.subplots(figsize=size, layout="constrained")
+    fig, new = plt.subplots(figsize=size, layout="constrained")
+    pad_layout(fig)
     return new  # type: ignore[no-any-return]
+
+
+#: Margin (inches) between a figure's edge and its contents: row labels, titles.
+PAD = 0.1
+
+
+def pad_layout(fig: Any) -> None:
+    """Keep :data:`PAD` inches between the edge of a figure with constrained layout
+    and its contents (matplotlib's 3 points let long row labels touch the edge)."""
+    fig.get_layout_engine().set(w_pad=PAD, h_pad=PAD)
 
 
 def tidy_axes(ax: Axes, value_axis: str) -> None:

@@ -31,6 +31,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_significant": ("not significant", "niet significant"),
     "significant_after": ("significant after {method} adjustment",
                           "significant na {method}-correctie"),
+    "significant_after_all": ("significant after {method} adjustment over all {n} comparisons",
+                              "significant na {method}-correctie over alle {n} vergelijkingen"),
     # alt texts
     "line_chart": ("Line chart", "Lijndiagram"),
     "forest_chart": ("Dot-and-whisker chart", "Stip-en-snordiagram"),
@@ -40,6 +42,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "definition": ("Definition: {definition}", "Definitie: {definition}"),
     "and_more": ("and {n} more", "en {n} meer"),
     "after": (" after {method} adjustment", " na {method}-correctie"),
+    "after_all": (" after {method} adjustment over all {n} comparisons",
+                  " na {method}-correctie over alle {n} vergelijkingen"),
+    "no_estimate": ("no estimate", "geen schatting"),
     "single": ("{name}: {v0} in {x0}", "{name}: {v0} in {x0}"),
     "from_to": ("{name}: {v0} in {x0}, {v1} in {x1}", "{name}: {v0} in {x0}, {v1} in {x1}"),
     "trend_of": ("of {quantity} by {along}", "van {quantity} per {along}"),
@@ -64,6 +69,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "none_significant": ("None is significant{how} at α = {alpha}",
                          "Geen enkele is significant{how} bij α = {alpha}"),
     "not_significant_list": ("not significant: {items}", "niet significant: {items}"),
+    "not_estimable_list": ("cannot be estimated: {items}", "niet te schatten: {items}"),
     "coefficients_of": ("of {n} of the {family} model {formula}",
                         "van {n} van het {family} model {formula}"),
 }
