@@ -51,7 +51,8 @@ def slow(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint and format check)."""
     session.run("python", "-m", "pip", "install", "ruff>=0.6", "-q")
-    session.run("ruff", "check", "nea_covid", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "nea_covid", "tests", "benchmarks", "noxfile.py", "docs",
+                "notebooks")
 
 
 @nox.session(python=False)
