@@ -154,12 +154,61 @@ def _stage_quadratic(
             dev *= np.sqrt(factor)
         return _crossprod(dev)
     # sparse: sum_u s T T' - sum_g s_g n_g M M'   (units with zero totals included)
+    totals = totals.tocsr()
     means = np.asarray((_indicator(group, n_groups) @ totals).todense()) / stage.group_size[:, None]
     means[~centred] = 0.0
     weighted = totals.multiply(unit_scale[:, None]).tocsr()
     first = np.asarray((totals.T @ weighted).todense())
     m_scaled = means * np.sqrt(scale * stage.group_size)[:, None]
-    return np.asarray(first - _crossprod(m_scaled))
+    v = np.asarray(first - _crossprod(m_scaled))
+    return _recentred(v, first, totals, means, group, unit_scale)
+
+
+#: Relative cancellation (moment over centred variance) beyond which the moment form
+#: above has lost more than about 1e-11 of its accuracy (float64 epsilon 2.2e-16).
+_CANCELLATION = 4e4
+#: Elements of the dense blocks of exact deviations (memory bound of the fallback).
+_BLOCK_ELEMENTS = 2_000_000
+
+
+def _recentred(
+    v: NDArray[np.float64], first: NDArray[np.float64], totals: Any,
+    means: NDArray[np.float64], group: NDArray[np.intp], unit_scale: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Recompute, from exactly centred deviations, the rows and columns of ``v`` whose
+    moment form cancelled: where unit totals share a large common value (a total of
+    a variable far from zero with weights constant within strata), ``sum s T T'`` and
+    ``sum s n M M'`` agree in most of their digits and their difference does not.
+
+    The deviations ``T - M`` of the affected columns are formed densely in blocks of
+    units (bounded memory); covariances with the other columns use
+    ``sum_u s (T_u - M)_a T_ub``, exact because deviations sum to zero within each
+    centred group (and ``M`` is 0 in uncentred ones).
+    """
+    diag = np.abs(np.diag(v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.diag(first) / diag
+    bad = np.flatnonzero((ratio > _CANCELLATION) | ((diag == 0) & (np.diag(first) > 0)))
+    if bad.size == 0:
+        return v
+    others = np.setdiff1d(np.arange(v.shape[0]), bad)
+    t_bad = totals[:, bad]
+    t_others = totals[:, others]
+    m_bad = means[:, bad]
+    root = np.sqrt(unit_scale)
+    block = max(1, _BLOCK_ELEMENTS // bad.size)
+    inner = np.zeros((bad.size, bad.size))
+    outer = np.zeros((bad.size, others.size))
+    for start in range(0, totals.shape[0], block):  # memory-bounded blocks of units
+        rows = slice(start, start + block)
+        dev = t_bad[rows].toarray() - m_bad[group[rows]]
+        inner += _crossprod(dev * root[rows, None])
+        outer += np.asarray((t_others[rows].T @ (dev * unit_scale[rows, None])).T)
+    v = v.copy()
+    v[np.ix_(bad, bad)] = inner
+    v[np.ix_(bad, others)] = outer
+    v[np.ix_(others, bad)] = outer.T
+    return v
 
 
 @functools.cache
