@@ -164,6 +164,7 @@ class _Table:
     default: list[str]
     notes: list[str] = field(default_factory=list)
     level: float = 0.95
+    method: str | None = None  # interval method of an Estimate (None: its own)
 
 
 def _cells(frame: pd.DataFrame) -> list[_Column]:
@@ -189,7 +190,8 @@ def _pvalues(p: Any, language: Language) -> list[str]:
 def _main_columns(table: _Table, result: Any, digits: int, scale: float, unit: str,
                   header: str, language: Language) -> None:
     """estimate, standard_error, ci, ci_low, ci_high of ``result`` in ``table.columns``."""
-    low, high = result.confidence_interval(table.level)
+    low, high = (result.confidence_interval(table.level) if table.method is None
+                 else result.confidence_interval(table.level, table.method))
     table.columns["estimate"] = _Column("estimate", result.estimate, "number", digits, unit,
                                         header, scale)
     table.columns["standard_error"] = _Column("standard_error", result.standard_error,
@@ -233,13 +235,14 @@ _STATISTICS = {"mean": ("mean", "gemiddelde"), "total": ("total", "totaal"),
 
 
 def _estimate_table(est: Estimate, language: Language, digits: int | None, percent: bool | None,
-                    level: float) -> _Table:
+                    level: float, method: str | None) -> _Table:
     pct = est.statistic == "proportion" if percent is None else percent
     scale = 100.0 if pct else 1.0
     if digits is None:
         digits = 1 if pct else 0 if est.statistic == "total" else _se_digits(
             est.standard_error * scale)
-    table = _Table(_cells(est.cells), {}, ["estimate", "ci", "n_obs"], level=level)
+    table = _Table(_cells(est.cells), {}, ["estimate", "ci", "n_obs"], level=level,
+                   method=method)
     _main_columns(table, est, digits, scale, "percent" if pct else "", "estimate", language)
     table.columns["n_obs"] = _Column("n_obs", est.n_obs, "integer")
     table.columns["deff"] = _Column("deff", est.deff, "number", 2)
@@ -247,7 +250,7 @@ def _estimate_table(est: Estimate, language: Language, digits: int | None, perce
     what = _say(language, *_STATISTICS.get(est.statistic, (est.statistic, est.statistic)))
     table.notes.append(_say(language, "Estimates: ", "Schattingen: ") + what
                        + (" in %" if pct else "") + ".")
-    table.notes.append(_ci_note(level, est.df, language, est.interval_method))
+    table.notes.append(_ci_note(level, est.df, language, method or est.interval_method))
     table.notes.extend(_missing_note(est.n_missing, language))
     _definition(table, est, language)
     return table
@@ -406,7 +409,7 @@ def _test_table(test: ChisqTest | JointTest, language: Language) -> _Table:
 
 
 def _build(result: Any, language: Language, digits: int | None, percent: bool | None,
-           confidence_level: float | None) -> _Table:
+           confidence_level: float | None, method: str | None = None) -> _Table:
     from nea_covid.chisq import ChisqTest
     from nea_covid.comparison import Comparison, JointTest, check_level
     from nea_covid.extrapolate import Extrapolation
@@ -426,8 +429,17 @@ def _build(result: Any, language: Language, digits: int | None, percent: bool | 
                             else confidence_level)
     except ValueError as exc:
         raise SurveyError(str(exc)) from None
+    if method is not None and not isinstance(result, Estimate):
+        raise SurveyError(
+            f"`method` chooses the interval of an Estimate; a {type(result).__name__} has "
+            "t intervals only.")
     if isinstance(result, Estimate):
-        return _estimate_table(result, language, digits, percent, level)
+        if method is not None:
+            try:
+                result.confidence_interval(level, method)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise SurveyError(str(exc)) from None
+        return _estimate_table(result, language, digits, percent, level, method)
     if isinstance(result, Extrapolation):
         return _extrapolation_table(result, language, digits, percent, level)
     if isinstance(result, Comparison):
@@ -475,6 +487,7 @@ def publication_table(
     confidence_level: float | None = None,
     columns: Sequence[str] | None = None,
     text: bool = False,
+    method: str | None = None,
 ) -> pd.DataFrame:
     """The table a report prints: rounded numbers, intervals as text, translated headers.
 
@@ -508,6 +521,10 @@ def publication_table(
     text : bool, default False
         Every number as text with the language's separators (``1.234,5``), for
         pasting into a document; by default numbers stay numeric (rounded).
+    method : str, optional
+        Interval method of an :class:`~nea_covid.Estimate`, as in
+        :meth:`Estimate.confidence_interval` (proportions: "logit", "beta" for
+        Korn-Graubard, ...); default the estimate's own. The notes name it.
 
     Returns
     -------
@@ -547,7 +564,7 @@ def publication_table(
     dig = _digits(digits)
     pct = _flag(percent, "percent")
     as_text = _flag(text, "text")
-    spec = _build(result, lang, dig, pct, confidence_level)
+    spec = _build(result, lang, dig, pct, confidence_level, method)
     if columns is None:
         chosen = list(spec.default)
     else:
@@ -665,6 +682,7 @@ def to_csv(
     percent: bool | None = None,
     confidence_level: float | None = None,
     columns: Sequence[str] | None = None,
+    method: str | None = None,
     notes: bool | Literal["file", "below"] = False,
     encoding: str = "utf-8-sig",
 ) -> Path:
@@ -680,7 +698,7 @@ def to_csv(
         Dutch: ``;`` between fields and a decimal comma (Dutch Excel); English: ``,``
         and a decimal point. Numbers are written with the table's decimals
         (``48,0``), without thousands separators.
-    digits, percent, confidence_level, columns
+    digits, percent, confidence_level, columns, method
         As for :func:`publication_table`.
     notes : {False, True, "file", "below"}, default False
         The table's footnotes: False leaves them out (a clean rectangular table);
@@ -716,7 +734,7 @@ def to_csv(
     """
     lang, mode, options = _file_options(language, notes, ("file", "below"), digits=digits,
                                         percent=percent, confidence_level=confidence_level,
-                                        columns=columns)
+                                        columns=columns, method=method)
     table = _table_of(result, lang, options)
     sep, decimal = (";", ",") if lang == "nl" else (",", ".")
     digit_map = table.attrs.get("digits", {})
@@ -870,6 +888,7 @@ def to_excel(
     percent: bool | None = None,
     confidence_level: float | None = None,
     columns: Sequence[str] | None = None,
+    method: str | None = None,
     notes: bool | Literal["below", "sheet"] = False,
     sheet_name: str | None = None,
 ) -> Path:
@@ -891,7 +910,7 @@ def to_excel(
         none of ``[ ] : * ? / \\``.
     path : str or path-like
         Ends in ``.xlsx``.
-    language, digits, percent, confidence_level, columns
+    language, digits, percent, confidence_level, columns, method
         As for :func:`publication_table`; applied to every result.
     notes : {False, True, "below", "sheet"}, default False
         The footnotes: True or "below" writes them under each table (after an empty
@@ -924,7 +943,7 @@ def to_excel(
     """
     lang, mode, options = _file_options(language, notes, ("below", "sheet"), digits=digits,
                                         percent=percent, confidence_level=confidence_level,
-                                        columns=columns)
+                                        columns=columns, method=method)
     target = Path(os.fspath(path))
     if target.suffix.lower() not in _WORKBOOKS:
         raise SurveyError(

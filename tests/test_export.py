@@ -406,3 +406,21 @@ def test_logit_comparison_of_published_figures_heads_its_interval(
 
 def label_of(key: str, language: str) -> str:
     return nc.formatting.label(key, language)  # type: ignore[arg-type]
+
+
+def test_interval_method_of_an_estimate(tmp_path: Path) -> None:
+    d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype", fpc="fpc")
+    est = nc.proportion(d, "awards", by="stype")
+    low, high = est.confidence_interval(method="beta")
+    table = nc.publication_table(est, method="beta", language="en",
+                                 columns=["estimate", "ci_low", "ci_high", "ci"])
+    np.testing.assert_allclose(table["lower bound (%)"], round_half_up(low * 100, 1), atol=1e-9)
+    np.testing.assert_allclose(table["upper bound (%)"], round_half_up(high * 100, 1), atol=1e-9)
+    assert any("Korn-Graubard" in note for note in table.attrs["notes"])
+    assert table["95% CI"].tolist() != nc.publication_table(est)["95% CI"].tolist()
+    path = nc.to_csv(est, tmp_path / "beta.csv", method="beta")
+    assert nc.read_publication_table(path)["95% CI"].tolist() == table["95% CI"].tolist()
+    with pytest.raises(nc.SurveyError, match="not available"):
+        nc.publication_table(est, method="wilson")
+    with pytest.raises(nc.SurveyError, match="Comparison has t intervals only"):
+        nc.publication_table(nc.compare(est, "stype"), method="logit")
