@@ -188,3 +188,15 @@ def test_shipped_file_equals_fresh_generation() -> None:
     shipped = resources.files("nea_covid.datasets").joinpath(
         "data", "nea_covid.csv.gz").read_bytes()
     assert hashlib.sha256(fresh).hexdigest() == hashlib.sha256(shipped).hexdigest()
+
+
+def test_value_labels_cover_the_codes_in_the_data() -> None:
+    panel = nc.datasets.load_nea_covid()
+    for variable in ("sector", "sex", "age_class", "education", "company_size", "occupation"):
+        labels = nc.datasets.value_labels(variable)
+        assert set(panel[variable].dropna().astype(int)) <= set(labels), variable
+    labels = nc.datasets.value_labels("sector")
+    labels[1] = "changed"  # a new dict each call
+    assert nc.datasets.value_labels("sector")[1] == "agriculture and fishing"
+    with pytest.raises(nc.ColumnNotFoundError, match="'sector'"):
+        nc.datasets.value_labels("region")

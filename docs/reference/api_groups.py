@@ -84,7 +84,8 @@ GROUPS: tuple[Group, ...] = (
           "trend survey.",
           (("Readers", "nea_covid", ("read_spss", "read_rivm_behaviour")),
            ("Bundled data sets (``nc.datasets``)", "nea_covid.datasets",
-            ("load_api", "load_nhanes", "load_nea_covid", "load_rivm_trend")))),
+            ("load_api", "load_nhanes", "load_nea_covid", "load_rivm_trend",
+             "value_labels")))),
     Group("plot", "Plotting (``nc.plot``)",
           "Figures for publication from results: 95% intervals, Dutch or English "
           "labels, a colour-blind-safe palette and alt text (needs "

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-__all__ = ["load_api", "load_nea_covid", "load_nhanes", "load_rivm_trend"]
+__all__ = ["load_api", "load_nea_covid", "load_nhanes", "load_rivm_trend", "value_labels"]
 
 _API = {"strat": "apistrat", "clus1": "apiclus1", "clus2": "apiclus2"}
 
@@ -165,3 +165,39 @@ def load_nea_covid() -> pd.DataFrame:
         if name not in ("wave", "design_weight", "weight"):
             frame[name] = frame[name].astype("Int64" if frame[name].isna().any() else "int64")
     return frame
+
+
+def value_labels(variable: str) -> dict[int, str]:
+    """Labels of the codes of a person characteristic in :func:`load_nea_covid`.
+
+    Parameters
+    ----------
+    variable : {"sector", "sex", "age_class", "education", "company_size", "occupation"}
+
+    Returns
+    -------
+    dict of int to str
+        A new dict, code to label, in code order: ready for ``Series.map`` and for the
+        ``labels=`` of :mod:`nea_covid.plot` (``labels={"sector": value_labels("sector")}``).
+        The answer codes of the survey questions are in :func:`nea_covid.codebook`.
+
+    Examples
+    --------
+    >>> import nea_covid as nc
+    >>> nc.datasets.value_labels("sector")[12]
+    'health and welfare'
+    >>> nc.datasets.value_labels("sex")
+    {1: 'man', 2: 'woman'}
+    """
+    from nea_covid.datasets import generate_nea_covid as g
+    from nea_covid.errors import ColumnNotFoundError
+
+    labels: dict[str, Any] = {
+        "sector": g.SECTORS, "sex": {1: "man", 2: "woman"}, "age_class": g.AGE_CLASSES,
+        "education": g.EDUCATION, "company_size": g.COMPANY_SIZE, "occupation": g.OCCUPATIONS,
+    }
+    if variable not in labels:
+        raise ColumnNotFoundError(
+            f"No value labels for {variable!r}; there are labels for "
+            f"{', '.join(map(repr, labels))}.")
+    return dict(labels[variable])
