@@ -86,13 +86,52 @@ def svr_variance(
     rscales: NDArray[np.float64], mse: bool,
 ) -> NDArray[np.float64]:
     """R's ``svrVar``: the covariance of estimates from their replicates ``thetas``
-    (R, columns); ``full`` are the full-sample estimates (the centre when ``mse``)."""
-    r = rscales
+    (R, columns); ``full`` are the full-sample estimates (the centre when ``mse``).
+
+    Replicates whose estimate is undefined (NaN: a domain without rows in that
+    replicate) are left out of the variance of that estimate, with a warning, as R's
+    ``svrVar`` discards them; a covariance uses the replicates defined for both
+    estimates. Estimates undefined in every replicate (empty cells) keep a NaN variance.
+    """
+    thetas = np.asarray(thetas, dtype=np.float64)
+    r = np.asarray(rscales, dtype=np.float64)
+    root = np.sqrt(r)[:, None]
+    undefined = np.isnan(thetas)
     with np.errstate(invalid="ignore"):
-        centre = np.asarray(full, dtype=np.float64).ravel() if mse else thetas[r > 0].mean(
-            axis=0)
-        dev = (thetas - centre) * np.sqrt(r)[:, None]
-        return np.asarray(scale * (dev.T @ dev), dtype=np.float64)
+        if not undefined.any():
+            if mse:
+                centre = np.asarray(full, dtype=np.float64).ravel()
+            else:
+                used = thetas[r > 0]
+                centre = (used.mean(axis=0) if used.shape[0]
+                          else np.full(thetas.shape[1], np.nan))
+            dev = (thetas - centre) * root
+            return np.asarray(scale * (dev.T @ dev), dtype=np.float64)
+        defined = ~undefined
+        partly = undefined.any(axis=0) & defined.any(axis=0)
+        if partly.any():
+            dropped = int(undefined[:, partly].any(axis=1).sum())
+            warnings.warn(
+                f"{plural(dropped, 'replicate')} gave undefined (NaN) estimates for "
+                f"{plural(int(partly.sum()), 'estimate')} (typically a domain without rows "
+                f"in {'that replicate' if dropped == 1 else 'those replicates'}); "
+                f"{'it was' if dropped == 1 else 'they were'} left out of the variance of "
+                "those estimates, as R's svrVar does.",
+                SurveyWarning, stacklevel=2)
+        if mse:
+            centre = np.asarray(full, dtype=np.float64).ravel()
+        else:
+            use = defined & (r > 0)[:, None]
+            count = use.sum(axis=0)
+            total = np.where(use, thetas, 0.0).sum(axis=0)
+            centre = np.full(thetas.shape[1], np.nan)
+            np.divide(total, count, out=centre, where=count > 0)
+        dev = np.where(defined, thetas - centre, 0.0) * root
+        out = np.asarray(scale * (dev.T @ dev), dtype=np.float64)
+    unknown = np.isnan(centre) | ~defined.any(axis=0)
+    out[unknown, :] = np.nan
+    out[:, unknown] = np.nan
+    return out
 
 
 class ReplicateDesign(BaseDesign):
@@ -175,7 +214,7 @@ class ReplicateDesign(BaseDesign):
         columns = self._replicate_columns(replicate_weights)
         reps = self._replicate_matrix(columns)
         self._setup(reps, None, not combined_weights, method, scale, rscales, mse, rho,
-                    combined_weights)
+                    combined_weights, columns)
 
     # ------------------------------------------------------------------ building
     def _replicate_columns(self, spec: Sequence[str] | str) -> list[str]:
@@ -246,6 +285,7 @@ class ReplicateDesign(BaseDesign):
         mse: bool,
         rho: float | None,
         combined_weights: bool = False,
+        names: Sequence[str] = (),
     ) -> None:
         if method not in _METHODS:
             raise DesignError(
@@ -260,16 +300,23 @@ class ReplicateDesign(BaseDesign):
                 raise DesignError(f"`scale` must be a number, not {scale!r}.") from None
             if not (np.isfinite(scale) and scale > 0):
                 raise DesignError(f"`scale` must be positive and finite, not {scale}.")
-        default_scale = {
-            "BRR": 1 / n_rep,
-            "Fay": 1 / (n_rep * (1 - (rho or 0.0)) ** 2),
-            "bootstrap": 1 / (n_rep - 1),
-            "SDR": 4 / n_rep,
-            "JK1": ((n_rep - 1) / n_rep if combined_weights or unit is not None
-                    else 1 / float(replicates[:, 0].max())),
-            "JKn": 1.0,
-            "other": 1.0,
-        }[method]
+        if not isinstance(mse, bool | np.bool_):
+            raise DesignError(f"`mse` must be True or False, not {mse!r}.")
+        guessed_from_factors = method == "JK1" and not combined_weights and unit is None
+        if scale is not None:
+            default_scale = scale
+        elif guessed_from_factors:  # R: 1/max(first column), i.e. (n - 1)/n
+            default_scale = 1 / _largest_factors(replicates[:, :1], names, "`scale=`")[0]
+        else:
+            default_scale = {
+                "BRR": 1 / n_rep,
+                "Fay": 1 / (n_rep * (1 - (rho or 0.0)) ** 2),
+                "bootstrap": 1 / (n_rep - 1),
+                "SDR": 4 / n_rep,
+                "JK1": (n_rep - 1) / n_rep,
+                "JKn": 1.0,
+                "other": 1.0,
+            }[method]
         if rscales is None:
             if method == "JKn":
                 if combined_weights:
@@ -277,7 +324,7 @@ class ReplicateDesign(BaseDesign):
                         "method='JKn' with final replicate weights needs `rscales=` "
                         "((n_h - 1)/n_h for the stratum each replicate drops a PSU from)."
                     )
-                r = 1 / replicates.max(axis=0)
+                r = 1 / _largest_factors(replicates, names, "`rscales=`")
             else:
                 r = np.ones(n_rep)
         else:
@@ -290,6 +337,10 @@ class ReplicateDesign(BaseDesign):
             if r.shape != (n_rep,) or np.any(r < 0) or not np.all(np.isfinite(r)):
                 raise DesignError(
                     f"`rscales` needs {n_rep} finite non-negative values (one per replicate)."
+                )
+            if not np.any(r > 0):
+                raise DesignError(
+                    "`rscales` are all zero: no replicate would contribute to the variance."
                 )
         self._replicates = replicates
         self._row_major_cache = None
@@ -401,6 +452,23 @@ class ReplicateDesign(BaseDesign):
         return "\n".join(lines)
 
 
+def _largest_factors(factors: NDArray[np.float64], names: Sequence[str], remedy: str
+                     ) -> NDArray[np.float64]:
+    """The largest factor of each replicate (R guesses JK1's scale and JKn's rscales
+    from it, as 1/max); a DesignError naming the columns without a positive one."""
+    largest = factors.max(axis=0) if factors.shape[0] else np.zeros(factors.shape[1])
+    bad = np.flatnonzero(~(largest > 0))
+    if bad.size:
+        shown = ", ".join(repr(names[j]) if j < len(names) else str(j) for j in bad[:5])
+        raise DesignError(
+            f"{plural(int(bad.size), 'replicate-factor column')} ({shown}"
+            f"{', ...' if bad.size > 5 else ''}) {'has' if bad.size == 1 else 'have'} no "
+            "positive factor, so the jackknife multiplier cannot be guessed as 1/max "
+            f"(as R does); pass {remedy}."
+        )
+    return np.asarray(largest, dtype=np.float64)
+
+
 def _check_rho(rho: Any, method: str) -> float | None:
     if method == "Fay" and rho is None:
         raise DesignError("method='Fay' needs Fay's coefficient: pass `rho=`.")
@@ -492,6 +560,11 @@ def to_replicate(
                               "(e.g. numpy.random.default_rng(2020)) to make them reproducible.")
         if not isinstance(replicates, int | np.integer) or replicates < 2:
             raise DesignError(f"`replicates` must be a whole number >= 2, not {replicates!r}.")
+        if np.all(stage.group_size < 2):
+            raise DesignError(
+                "Every stratum has one PSU: a bootstrap that resamples PSUs within strata "
+                "has no variance to replicate. Collapse strata, or use 'JKn' with "
+                "lonely_psu='adjust'.")
         factors, scale = _bootstrap(group, stage.group_size, popsize, replicates, rng,
                                     progress=progress)
         rscales = np.ones(replicates)
@@ -515,6 +588,9 @@ def _jk1(n_units: int, position: NDArray[np.intp], popsize: NDArray[np.float64] 
          ) -> tuple[NDArray[np.float64], float, NDArray[np.float64]]:
     n = n_units
     f = 1.0 if popsize is None else float((popsize[0] - n) / popsize[0])
+    if f <= 0:
+        raise DesignError("The population was sampled completely (fpc = sample size): "
+                          "there is no sampling variance to replicate.")
     factors = np.full((n, n), n / (n - 1))
     factors[np.arange(n), position] = 0.0  # replicate j drops R's j-th PSU
     return factors, f * (n - 1) / n, np.ones(n)
@@ -556,11 +632,16 @@ def _jkn(design: SurveyDesign, position: NDArray[np.intp], order: NDArray[np.int
                 [rscales, np.full(lonely_groups.size, (n_strata - 1) / n_strata)])
             col_key = np.concatenate(
                 [col_key, stratum_rank[lonely_groups] * (stage.n_units + 1)])
+    if col_key.shape[0] == 0:
+        if certain.all():
+            raise DesignError("Every stratum was sampled completely (fpc = sample size): "
+                              "there is no sampling variance to replicate.")
+        raise DesignError(
+            "Every stratum has one PSU (or was sampled completely): a jackknife has no "
+            f"replicate to make under lonely_psu={design.lonely_psu!r}. Collapse strata, or "
+            "use lonely_psu='adjust'.")
     if design.lonely_psu == "average" and col_key.shape[0] < stage.n_units:
         scale = stage.n_units / col_key.shape[0]
-    if col_key.shape[0] == 0:
-        raise DesignError("Every stratum was sampled completely (fpc = sample size): "
-                          "there is no sampling variance to replicate.")
     sort = np.argsort(col_key, kind="stable")
     del order
     return factors[:, sort], scale, rscales[sort]
