@@ -13,6 +13,8 @@ chapter 7.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nea_covid.errors import CalibrationError, DesignError, plural
+from nea_covid.errors import CalibrationError, DesignError, SurveyWarning, plural
 
 __all__ = ["CalibrationInfo", "Margins"]
 
@@ -87,18 +89,49 @@ def _as_mapping(name: str, totals: Any) -> dict[Any, float] | float:
                     f"The margin table for {name!r} needs one column of counts besides "
                     f"{name!r}; it has {count}."
                 )
-            return dict(zip(totals[name], totals[count[0]], strict=True))
+            return _unique(name, list(zip(totals[name], totals[count[0]], strict=True)))
         raise DesignError(f"The margin table has no column {name!r}.")
     if isinstance(totals, pd.Series):
-        return dict(totals.items())
+        return _unique(name, list(totals.items()))
     if isinstance(totals, Mapping):
         return dict(totals)
-    if isinstance(totals, int | float | np.integer | np.floating):
+    if isinstance(totals, int | float | np.integer | np.floating) and not isinstance(
+            totals, bool | np.bool_):
         return float(totals)
     raise DesignError(
         f"Margin {name!r}: give a mapping level -> population count (or a Series), or a "
         f"number (the population total of a numeric variable), not {type(totals).__name__}."
     )
+
+
+def _unique(name: str, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """Level -> count from a table's rows; a level listed twice is an error (a dict
+    would silently keep the last count)."""
+    seen: dict[Any, Any] = {}
+    twice = []
+    for level, count in pairs:
+        if _key(level) in seen and _key(level) not in twice:
+            twice.append(_key(level))
+        seen[_key(level)] = (level, count)
+    if twice:
+        raise CalibrationError(
+            f"Margin {name!r}: {plural(len(twice), 'level')} listed more than once: "
+            f"{', '.join(repr(seen[k][0]) for k in twice[:5])}. Give one count per level "
+            "(add up the rows first)."
+        )
+    return dict(seen.values())
+
+
+def _count(name: str, level: Any, value: Any) -> float:
+    """A population count as a float; strings are refused (a Dutch "4.421" would
+    parse as 4.421, not 4421)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise CalibrationError(
+            f"Margin {name!r}: the population count of level {level!r} is not a number "
+            f"({value!r}). Give numbers (convert text with `pd.to_numeric`, minding "
+            "thousands separators)."
+        )
+    return float(value)
 
 
 def parse_margins(design: Any, margins: Margins) -> list[MarginSpec]:
@@ -151,13 +184,19 @@ def parse_margins(design: Any, margins: Margins) -> list[MarginSpec]:
                 "neighbouring category (and add up the counts)."
             )
         kept = [i for i, s in enumerate(observed) if s]
-        values = np.array([float(keyed[_key(level_list[i])][1]) for i in kept])
+        values = np.array([_count(name, level_list[i], keyed[_key(level_list[i])][1])
+                           for i in kept])
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             raise CalibrationError(
                 f"Margin {name!r}: population counts must be finite and non-negative; "
                 f"level {level_list[kept[int(np.flatnonzero(bad)[0])]]!r} has "
                 f"{values[bad][0]}."
+            )
+        if not values.sum() > 0:
+            raise CalibrationError(
+                f"Margin {name!r}: the population counts add up to 0; give the number of "
+                "population units per level."
             )
         remap = np.full(len(level_list), -1, dtype=np.intp)
         remap[kept] = np.arange(len(kept))
@@ -189,17 +228,77 @@ def check_population_sizes(specs: list[MarginSpec]) -> None:
 
 def check_reached(weights: NDArray[np.float64], specs: list[MarginSpec], what: str) -> float:
     """The largest deviation from the margins; an error when they are visibly missed
-    (a level whose sample weights are all zero, collinear or contradictory totals)."""
-    deviation = _max_deviation(weights, specs)
-    scale = max(float(np.max(np.abs(s.totals))) for s in specs)
-    if not deviation <= 1e-6 * max(scale, 1.0):
+    (a level whose sample weights are all zero, collinear or contradictory totals).
+
+    Every level and total is judged on its own scale (its total, or the sum of the
+    absolute weighted values that make it, whichever is larger, and for a level a
+    hundredth of a millionth of its margin's population): a level of 400 missed
+    entirely next to a population of 1e9, or next to a numeric total of 5e7, is an
+    error, and rounding in a total of 0 made of values of 1e12 is not."""
+    worst, missed = 0.0, []
+    sums: NDArray[np.float64]
+    size: NDArray[np.float64]
+    for spec in specs:
+        if spec.codes is not None:
+            n_levels = len(spec.levels)
+            if weights.ndim == 1:
+                sums = np.asarray(np.bincount(spec.codes, weights=weights,
+                                              minlength=n_levels)[:, None], dtype=np.float64)
+                size = np.asarray(np.bincount(spec.codes, weights=np.abs(weights),
+                                              minlength=n_levels)[:, None], dtype=np.float64)
+            else:
+                indicator = _indicator(spec.codes, n_levels)
+                sums, size = np.asarray(indicator @ weights), np.asarray(
+                    indicator @ np.abs(weights))
+            floor = 1e-8 * float(np.sum(np.abs(spec.totals)))
+        else:
+            assert spec.values is not None
+            w2 = weights[:, None] if weights.ndim == 1 else weights
+            sums = (spec.values @ w2)[None, :]
+            size = (np.abs(spec.values) @ np.abs(w2))[None, :]
+            floor = 0.0
+        target = spec.totals[:, None]
+        deviation = np.abs(sums - target)
+        allowed = 1e-6 * np.maximum(np.abs(target), size) + floor
+        worst = max(worst, float(np.max(deviation)))
+        if not np.all(deviation <= allowed):
+            missed.append(spec.name)
+    if missed:
         raise CalibrationError(
             f"{what} cannot reproduce the margins ({', '.join(s.name for s in specs)}): "
-            f"they are missed by {deviation:,.6g}. A level may have no sample weight (in "
-            "the full sample or a replicate), or numeric totals may be collinear or "
-            "contradictory."
+            f"they are missed by {worst:,.6g} ({', '.join(map(repr, missed))} beyond "
+            "rounding). A level may have no sample weight (in the full sample or a "
+            "replicate), or numeric totals may be collinear or contradictory."
         )
-    return deviation
+    return worst
+
+
+def _check_means_in_range(specs: list[MarginSpec]) -> None:
+    """A numeric total divided by the population size of the categorical margins
+    must lie within the variable's sample range: outside it no positive weights reach
+    it (linear calibration would return negative weights without a word). Typically
+    the categorical margins are shares and the numeric total a count, or the total is
+    in other units than the column."""
+    categorical = [s for s in specs if s.codes is not None]
+    if not categorical:
+        return
+    size = float(categorical[0].totals.sum())
+    for spec in specs:
+        if spec.values is None or not spec.values.size:
+            continue
+        low, high = float(spec.values.min()), float(spec.values.max())
+        if low == high:  # a constant: collinear with the counts, check_reached judges it
+            continue
+        mean = float(spec.totals[0]) / size
+        slack = 1e-9 * max(abs(low), abs(high), abs(mean))
+        if not low - slack <= mean <= high + slack:
+            raise CalibrationError(
+                f"Margin {spec.name!r}: its total {float(spec.totals[0]):,.6g} over the "
+                f"population of {size:,.6g} that the categorical margins give is "
+                f"{mean:,.6g} per unit, outside the sample's range [{low:,.6g}, "
+                f"{high:,.6g}]: no positive weights reach it. Give the categorical "
+                "margins as counts, not shares, and the total in the column's units."
+            )
 
 
 def model_matrix(specs: list[MarginSpec]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -207,6 +306,7 @@ def model_matrix(specs: list[MarginSpec]) -> tuple[NDArray[np.float64], NDArray[
     ``model.matrix(~ a + b + x)`` (intercept and treatment contrasts): full dummies for
     the first categorical margin, all but the first level for the others."""
     check_population_sizes(specs)
+    _check_means_in_range(specs)
     columns, totals = [], []
     first = True
     for spec in specs:
@@ -257,6 +357,7 @@ def rake_weights(
     iterations."""
     from nea_covid.progress import bar
 
+    check_iteration_args(max_iter, tol)
     w = weights.copy()
     population = float(specs[0].totals.sum())
     after: list[NDArray[np.float64]] = []
@@ -333,6 +434,35 @@ def _distance(method: str, bounds: tuple[float, float]) -> tuple[Any, Any]:
     return f, df
 
 
+def _weighted_basis(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A (p, k) with ``x @ A`` orthonormal under the weights ``w`` (n,): the columns
+    scaled to unit weighted norm, then turned by the SVD of ``sqrt(w) x``, dropping
+    directions that are collinear to rounding.
+
+    GREG's solution depends only on the space the columns of ``x`` span, but the normal
+    equations ``x' W x`` square its condition: a variable far from zero (1e4 + N(0, 1)
+    next to the intercept) or on a scale of 1e9 made them singular to rounding, so the
+    pseudo-inverse dropped a direction and the weights missed the totals. In this basis
+    the same equations are close to the identity."""
+    norms = np.sqrt(np.maximum(w, 0.0) @ np.square(x))
+    norms = np.where((norms > 0) & np.isfinite(norms), norms, 1.0)
+    scaled = x / norms
+    _, s, vt = np.linalg.svd(np.sqrt(np.maximum(w, 0.0))[:, None] * scaled,
+                             full_matrices=False)
+    keep = s > (s[0] if s.size else 0.0) * max(x.shape) * np.finfo(float).eps
+    return np.asarray((vt[keep].T / s[keep]) / norms[:, None], dtype=np.float64)
+
+
+def check_iteration_args(max_iter: Any, tol: Any) -> None:
+    """``max_iter`` a positive integer, ``tol`` a positive finite number."""
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) \
+            or max_iter < 1:
+        raise DesignError(f"`max_iter` must be a positive integer, not {max_iter!r}.")
+    if isinstance(tol, bool) or not isinstance(tol, int | float | np.integer | np.floating) \
+            or not (np.isfinite(tol) and tol > 0):
+        raise DesignError(f"`tol` must be a positive finite number, not {tol!r}.")
+
+
 def greg_factors(
     x: NDArray[np.float64],
     w: NDArray[np.float64],
@@ -348,49 +478,66 @@ def greg_factors(
     """Calibration factors ``g`` for weights ``w`` (n,) or, one set per column, (n, R),
     as R's ``calibrate``: closed form for unbounded linear calibration, Newton
     iterations as R's ``grake`` otherwise (all columns at once; a progress bar,
-    :mod:`nea_covid.progress`, counts them)."""
+    :mod:`nea_covid.progress`, counts them). Both solve in a basis of the calibration
+    variables that is orthonormal under the (mean) weights (:func:`_weighted_basis`);
+    the iterates are R's, the misfit that stops them is R's, in the original units."""
     from nea_covid.progress import bar
 
+    check_iteration_args(max_iter, tol)
     single = w.ndim == 1
     w2 = w[:, None] if single else w
     sample = x.T @ w2  # (p, R)
+    basis = _weighted_basis(x, w2.mean(axis=1))
+    xa = x @ basis  # (n, k)
     if method == "linear" and bounds == (-np.inf, np.inf):
-        t_mat = np.einsum("ip,ir,iq->rpq", x, w2, x)
-        lam = np.einsum("rpq,qr->pr", np.linalg.pinv(t_mat), totals[:, None] - sample)
-        g = 1 + x @ lam
+        t_mat = np.einsum("ip,ir,iq->rpq", xa, w2, xa)
+        lam = np.einsum("rpq,qr->pr", np.linalg.pinv(t_mat),
+                        basis.T @ (totals[:, None] - sample))
+        g = 1 + xa @ lam
         return (g[:, 0] if single else g), 1
     f, df = _distance(method, bounds)
     with np.errstate(divide="ignore", invalid="ignore"):
         scales = totals[:, None] / sample
     rescale = np.where(np.min(scales, axis=0) > _RESCALE_THRESHOLD, np.mean(scales, axis=0),
                        1.0)
+    if np.any(rescale != 1.0) and any(np.isfinite(bounds)):
+        warnings.warn(
+            f"Every population total is over {_RESCALE_THRESHOLD} times its sample total, "
+            f"so the weights were first multiplied by {float(np.max(rescale)):.3g} (as R's "
+            f"calibrate); the bounds {bounds} apply to the factors after that rescaling, "
+            "not to w_new / w. Scale the weights to the population first to bound w_new / w.",
+            SurveyWarning, stacklevel=3)
     w2 = w2 * rescale
     sample = sample * rescale
-    eta = np.zeros((x.shape[1], w2.shape[1]))
-    u = x @ eta
+    eta = np.zeros((xa.shape[1], w2.shape[1]))
+    u = xa @ eta
     iteration = 1
     with (np.errstate(over="ignore", invalid="ignore"),
           bar(None, what, progress=progress, unit="iteration") as shown):
         while True:
-            t_mat = np.einsum("ip,ir,iq->rpq", x, w2 * df(u), x)
+            t_mat = np.einsum("ip,ir,iq->rpq", xa, w2 * df(u), xa)
             misfit = totals[:, None] - sample - x.T @ (w2 * f(u))
             step = np.einsum("rpq,qr->pr",
-                             np.linalg.pinv(t_mat, rcond=256 * np.finfo(float).eps), misfit)
+                             np.linalg.pinv(t_mat, rcond=256 * np.finfo(float).eps),
+                             basis.T @ misfit)
             eta = eta + step
-            u = x @ eta
+            u = xa @ eta
             g = 1 + f(u)
             while iteration < max_iter and not (np.all(np.isfinite(g))
                                                 and np.all(np.isfinite(df(u)))):
                 iteration += 1
                 step = step / 2
                 eta = eta - step
-                u = x @ eta
+                u = xa @ eta
                 g = 1 + f(u)
             misfit = totals[:, None] - sample - x.T @ (w2 * f(u))
             achieved = float(np.max(np.abs(misfit) / (1 + np.abs(totals))[:, None]))
+            # R's test, or a misfit at rounding level (a total near 0 made of values of
+            # 1e12 cannot come closer than eps times their sum, which R never accepts)
+            rounding = 1e3 * np.finfo(float).eps * (np.abs(x).T @ np.abs(w2 * g))
             shown.note(f"misfit {achieved:.3g}")
             shown.update()
-            if achieved < tol:
+            if achieved < tol or bool(np.all(np.abs(misfit) <= rounding)):
                 break
             iteration += 1
             if iteration > max_iter:
@@ -468,7 +615,11 @@ class Residualizer:
         assert self.g is not None
         assert self.old_weights is not None
         half = np.sqrt(self.old_weights)
-        design = self.x * half[:, None]
+        # columns scaled to unit weighted norm: lstsq drops singular values below
+        # eps * rows of the largest, and a variable on a scale of 1e12 next to the
+        # dummies would otherwise be dropped (its residuals left in the variance)
+        norms = np.linalg.norm(self.x * half[:, None], axis=0)
+        design = self.x * half[:, None] / np.where(norms > 0, norms, 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             u = np.where((self.g * half)[:, None] != 0, z / (self.g * half)[:, None], 0.0)
         beta = np.linalg.lstsq(design, u, rcond=None)[0]

@@ -381,6 +381,15 @@ class BaseDesign:
             Taylor variances use the calibration residuals (R's ``calibrate``);
             replicate designs calibrate every replicate.
 
+        Raises
+        ------
+        CalibrationError
+            Margins that cannot be met. Unlike R, also a numeric total whose mean per
+            unit (over the population the categorical margins give) lies outside the
+            variable's sample range: no positive weights reach it, and R's linear
+            calibration returns negative weights without a warning. It is nearly always
+            a unit mistake (categorical margins as shares next to a count).
+
         Examples
         --------
         >>> import nea_covid as nc
