@@ -107,12 +107,23 @@ def _cell_column_sums(
         key = codes if k == 1 else prep.cell * width + codes
         return weighted_bincount(key, prep.weights, k * width).reshape(k, width)
     assert weighted is not None
-    if k == 1:
-        return np.asarray(weighted.sum(axis=0), dtype=np.float64)[None, :]
     out = np.empty((k, width))
     for j in range(width):  # variables, not cells or categories
-        out[:, j] = weighted_bincount(prep.cell, weighted[:, j], k)
+        # column by column (also for one cell: a 2-D ``sum(axis=0)`` adds in another
+        # order than the 1-D sum of the weights, so the mean of a column that equals
+        # the weights, e.g. a share of 1 or F at the maximum, came out as 1 - 2e-15)
+        out[:, j] = (weighted[:, j].sum() if k == 1
+                     else weighted_bincount(prep.cell, weighted[:, j], k))
     return out
+
+
+def _weight_sums(prep: Prepared, a_tot: NDArray[np.float64], by_codes: bool
+                 ) -> NDArray[np.float64]:
+    """Per-cell sums of the weights (``sum w b`` for ``b = 1``), added in the order the
+    numerators are, so that a share of 1 is exactly 1 (and its scores exactly 0)."""
+    if by_codes:  # every active row has a level: the sum of the level sums
+        return np.asarray(a_tot.sum(axis=1), dtype=np.float64)
+    return _cell_column_sums(prep, prep.weights[:, None], None, 1)[:, 0]
 
 
 def ratio_of_totals(
@@ -151,7 +162,7 @@ def ratio_of_totals(
         theta = a_tot
     else:
         if isinstance(wb, str):
-            scale = np.repeat(prep.cell_sums(prep.weights)[:, None], m, axis=1)
+            scale = np.repeat(_weight_sums(prep, a_tot, codes is not None)[:, None], m, axis=1)
         else:
             scale = _cell_column_sums(prep, wb, None, m)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -206,9 +217,14 @@ def _squared_deviations(
     w, theta, m = prep.weights, scores.theta, scores.width
     big_w = prep.cell_sums(w)
     if scores.codes is not None:  # indicators: closed form from the level sums
-        hits = theta * big_w[:, None] if denominator is not None else theta
-        centre = theta if denominator is not None else theta / big_w[:, None]
-        return hits * (1 - centre) ** 2 + (big_w[:, None] - hits) * centre**2
+        # sum w (a - p)^2 = hits (1 - p)^2 + others p^2 = hits others / (hits + others),
+        # with ``others`` the weight of the other levels summed directly: W - hits
+        # cancels for a share near 1 (1e-5 of the design effect at a share of 1 - 1e-11)
+        hits = theta * scores.scale  # weighted count per level (scale is 1 for totals)
+        others = np.zeros_like(hits)  # sums of the levels before and after, no subtraction
+        others[:, 1:] += np.cumsum(hits, axis=1)[:, :-1]
+        others[:, :-1] += np.cumsum(hits[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        return np.asarray(hits * others / (hits + others), dtype=np.float64)
     assert numerator is not None
     out = np.empty((prep.n_cells, m))
     b = denominator
@@ -387,6 +403,12 @@ def levels_of(design: BaseDesign, name: str) -> tuple[NDArray[np.intp], pd.Index
         return codes, pd.Index([False, True])
     if pd.api.types.is_float_dtype(dtype):
         values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.isinf(values)
+        if infinite.any():
+            raise VariableTypeError(
+                f"Column {name!r} has {plural(int(infinite.sum()), 'infinite value')}; "
+                "replace them (or make them missing) before estimating."
+            )
         finite = values[~np.isnan(values)]
         if not np.all(finite == np.round(finite)):
             raise VariableTypeError(

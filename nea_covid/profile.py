@@ -21,6 +21,7 @@ from scipy import special, stats
 
 from nea_covid.design import BaseDesign
 from nea_covid.domains import Prepared
+from nea_covid.errors import DesignError
 from nea_covid.results import ConfidenceInterval, Estimate
 
 __all__ = ["attach_likelihood_interval", "fmm_spline", "profile_interval"]
@@ -174,7 +175,10 @@ def profile_interval(
             reached = np.abs(z) >= zmax[:, None]
             first = np.where(reached.any(axis=1), reached.argmax(axis=1), steps.size - 1)
             sides.append((beta, z, first + 1))
-    ok = np.isfinite(beta0) & np.isfinite(se_beta) & (se_beta > 0) & np.isfinite(zmax)
+    # a share of exactly 0 or 1 has no finite logit: IRLS stops at a large one and
+    # profiling it gave a bound of about 1e-11 on both sides (R stops with an error)
+    ok = (np.isfinite(beta0) & np.isfinite(se_beta) & (se_beta > 0) & np.isfinite(zmax)
+          & (w_yes > 0) & (w_no > 0))
     counts = np.where(ok, sides[0][2] + sides[1][2] + 1, 0)
     cutoff = np.stack([t * np.sqrt(lam), -t * np.sqrt(lam)], axis=1)
     for size in np.unique(counts[counts > 0]):  # cells grouped by grid size
@@ -258,7 +262,7 @@ def attach_likelihood_interval(
 
     def special_interval(level: float, method: str) -> ConfidenceInterval:
         if method != "likelihood":
-            raise ValueError(
+            raise DesignError(
                 f"Interval method {method!r} is not available for proportions; use 't', "
                 "'logit', 'likelihood', 'asin', 'beta', 'mean' or 'xlogit'."
             )

@@ -52,11 +52,22 @@ class _SortedCells:
         counts = np.bincount(self.cell, minlength=n_cells)
         self.start = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self.count = counts
-        # R accumulates cumsum() and sum() in long double; so do we, per cell
-        cum = np.concatenate(([np.longdouble(0)], np.cumsum(w[order].astype(np.longdouble))))
+        # R accumulates cumsum() and sum() in long double; so do we, per cell. One
+        # running sum over all cells would swallow a light cell's weights after a heavy
+        # one (1e-8 after 1e5 x 1e8), so each cell's weights are first scaled to sum
+        # to about 1 and given alternating signs: the running sum stays within [-1, 1]
+        # and every cell keeps the relative precision of a sum of its own.
+        w = w[order].astype(np.longdouble)
+        scale = np.bincount(self.cell, weights=np.asarray(w, dtype=np.float64),
+                            minlength=n_cells)
+        scale = np.where(scale > 0, scale, 1.0).astype(np.longdouble)
+        sign = np.where(np.arange(n_cells) % 2 == 0, 1.0, -1.0).astype(np.longdouble)
+        factor = (sign * scale)[self.cell]
+        cum = np.concatenate(([np.longdouble(0)], np.cumsum(w / factor)))
         before = cum[self.start]
-        self.cumw = (cum[1:] - before[self.cell]).astype(np.float64)
-        self.total = (cum[self.start + counts] - before).astype(np.float64)
+        self.cumw = ((cum[1:] - before[self.cell]) * factor).astype(np.float64)
+        ends = self.start + counts
+        self.total = ((cum[ends] - before) * sign * scale).astype(np.float64)
 
     def qrule_math(self, target_cell: NDArray[np.intp], p: NDArray[np.float64]
                    ) -> NDArray[np.float64]:
@@ -151,7 +162,10 @@ def quantile(
             f"`interval_type` must be one of {', '.join(map(repr, _INTERVALS))}, "
             f"not {interval_type!r}."
         )
-    probs = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+    try:
+        probs = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+    except (TypeError, ValueError):
+        probs = np.array([np.nan])
     if probs.ndim != 1 or probs.size == 0 or np.any((probs < 0) | (probs > 1)) or np.any(
         np.isnan(probs)
     ):
@@ -202,7 +216,7 @@ def quantile(
     def woodruff(level: float, method: str) -> ConfidenceInterval:
         method = interval_type if method in ("woodruff", "t") else method
         if method not in _INTERVALS:
-            raise ValueError(
+            raise DesignError(
                 f"Quantile intervals are Woodruff intervals with interval_type in {_INTERVALS}"
                 f", not {method!r}."
             )
@@ -217,7 +231,10 @@ def quantile(
             high[ok_hi] = s.qrule_math(cell_of[ok_hi], hi_p[ok_hi])
         return ConfidenceInterval(low, high)
 
-    level = float(confidence_level)
+    try:
+        level = float(confidence_level)
+    except (TypeError, ValueError):
+        level = float("nan")
     if not 0 < level < 1:
         raise DesignError(f"`confidence_level` must be in (0, 1), not {confidence_level!r}.")
     ci = woodruff(level, interval_type)
@@ -225,6 +242,9 @@ def quantile(
     lo_p, hi_p = cdf_interval(level, interval_type)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (ci.high - ci.low) / (hi_p - lo_p)
+    # a quantile whose interval has no width has variance 0, hence covariances 0 (the
+    # CDF's interval has no width either, and 0 / 0 would make them NaN)
+    slope[ci.high == ci.low] = 0.0
     vcov = np.asarray(cdf.vcov) * slope[:, None] * slope[None, :]
     np.fill_diagonal(vcov, se**2)
     labels = _cell_labels(prep, columns)
