@@ -14,6 +14,7 @@ from nea_covid.comparison import Comparison, JointTest
 from nea_covid.contrasts import compare, contrast, ttest
 from nea_covid.design import SurveyDesign
 from nea_covid.errors import (
+    ArgumentError,
     CalibrationError,
     ColumnNotFoundError,
     ComparisonError,
@@ -70,6 +71,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFINITIONS",
+    "ArgumentError",
     "CalibrationError",
     "CalibrationInfo",
     "ChisqTest",

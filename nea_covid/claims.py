@@ -65,6 +65,7 @@ import pandas as pd
 
 from nea_covid.contrasts import compare
 from nea_covid.design import SurveyDesign
+from nea_covid.errors import ArgumentError
 from nea_covid.estimators import mean, total
 from nea_covid.extrapolate import extrapolate, format_count, rounds_to
 from nea_covid.formatting import round_half_up
@@ -94,7 +95,7 @@ def _tokens(text: str) -> list[str]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
-            raise ValueError(
+            raise ArgumentError(
                 f"Cannot parse {text!r} at position {pos}: only numbers and the operators "
                 "+ - − × * / ( ) % are allowed.")
         out.append(match.group(1) or match.group(2))
@@ -117,7 +118,7 @@ def evaluate(expression: str) -> float:
 
     Raises
     ------
-    ValueError
+    ArgumentError (a ValueError)
         For anything else (names, ``**``, empty input, division by zero, parentheses
         or unary minus signs nested deeper than :data:`MAX_DEPTH`).
 
@@ -130,10 +131,10 @@ def evaluate(expression: str) -> float:
     >>> evaluate("__import__('os')")
     Traceback (most recent call last):
     ...
-    ValueError: Cannot parse "__import__('os')" at position 0: only numbers and the operators + - − × * / ( ) % are allowed.
+    nea_covid.errors.ArgumentError: Cannot parse "__import__('os')" at position 0: only numbers and the operators + - − × * / ( ) % are allowed.
     """  # noqa: E501
     if not isinstance(expression, str):
-        raise ValueError(f"An expression must be a string, not {type(expression).__name__}.")
+        raise ArgumentError(f"An expression must be a string, not {type(expression).__name__}.")
     tokens = _tokens(expression)
     pos = 0
     depth = 0
@@ -142,7 +143,7 @@ def evaluate(expression: str) -> float:
         nonlocal depth
         depth += 1
         if depth > MAX_DEPTH:
-            raise ValueError(
+            raise ArgumentError(
                 f"{expression[:40]!r}... nests parentheses or unary minus signs deeper "
                 f"than {MAX_DEPTH} levels.")
 
@@ -152,7 +153,7 @@ def evaluate(expression: str) -> float:
     def take() -> str:
         nonlocal pos
         if pos >= len(tokens):
-            raise ValueError(f"Unexpected end of {expression!r}.")
+            raise ArgumentError(f"Unexpected end of {expression!r}.")
         pos += 1
         return tokens[pos - 1]
 
@@ -170,7 +171,7 @@ def evaluate(expression: str) -> float:
             right = factor()
             if op == "/":
                 if right == 0:
-                    raise ValueError(f"Division by zero in {expression!r}.")
+                    raise ArgumentError(f"Division by zero in {expression!r}.")
                 value /= right
             else:
                 value *= right
@@ -190,11 +191,11 @@ def evaluate(expression: str) -> float:
             value = expr()
             depth -= 1
             if take() != ")":
-                raise ValueError(f"Unbalanced parentheses in {expression!r}.")
+                raise ArgumentError(f"Unbalanced parentheses in {expression!r}.")
         elif token[0].isdigit():
             value = float(token.replace(",", ""))
         else:
-            raise ValueError(f"Unexpected {token!r} in {expression!r}.")
+            raise ArgumentError(f"Unexpected {token!r} in {expression!r}.")
         while peek() == "%":
             take()
             value /= 100
@@ -202,7 +203,7 @@ def evaluate(expression: str) -> float:
 
     result = expr()
     if pos != len(tokens):
-        raise ValueError(f"Unexpected {tokens[pos]!r} in {expression!r}.")
+        raise ArgumentError(f"Unexpected {tokens[pos]!r} in {expression!r}.")
     return float(round(result, 10))
 
 
@@ -232,9 +233,9 @@ def load_claims() -> pd.DataFrame:
         frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
     bad = sorted(set(frame["kind"]) - set(_KINDS))
     if bad:
-        raise ValueError(f"claims.csv: unknown kinds {bad}; use one of {_KINDS}.")
+        raise ArgumentError(f"claims.csv: unknown kinds {bad}; use one of {_KINDS}.")
     if frame["id"].duplicated().any():
-        raise ValueError("claims.csv: ids must be unique.")
+        raise ArgumentError("claims.csv: ids must be unique.")
     return frame
 
 

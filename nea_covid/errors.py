@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "ArgumentError",
     "CalibrationError",
     "ColumnNotFoundError",
     "ComparisonError",
@@ -38,6 +39,11 @@ __all__ = [
 
 class SurveyError(ValueError):
     """Base class of every error nea_covid raises about its input."""
+
+
+class ArgumentError(SurveyError):
+    """An argument outside what it accepts: a confidence level outside (0, 1), an
+    unknown interval method, language or data set."""
 
 
 class ColumnNotFoundError(SurveyError, KeyError):

@@ -33,7 +33,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid import intervals
-from nea_covid.errors import PopulationError, plural
+from nea_covid.errors import ArgumentError, PopulationError, plural
 from nea_covid.formatting import (
     Language,
     check_digits,
@@ -151,7 +151,7 @@ class Extrapolation(CellResult):
         """
         level = self.confidence_level if confidence_level is None else float(confidence_level)
         if not 0 < level < 1:
-            raise ValueError(f"confidence_level must be in (0, 1), not {level}.")
+            raise ArgumentError(f"confidence_level must be in (0, 1), not {level}.")
         low, high = intervals.t_interval(self.estimate, self.standard_error, self.df, level)
         return ConfidenceInterval(np.asarray(low, dtype=np.float64),
                                   np.asarray(high, dtype=np.float64))
@@ -597,7 +597,7 @@ def format_count(
     check_language(language)
     digits = check_digits(digits)
     if precision not in ("auto", "million", "thousand"):
-        raise ValueError(
+        raise ArgumentError(
             f"`precision` must be 'auto', 'million' or 'thousand', not {precision!r}.")
     x, shape = _as_array(value)
     if precision == "auto":
@@ -689,13 +689,13 @@ def rounds_to(
     digits = check_digits(digits)
     if isinstance(precision, str):
         if precision not in _UNITS:
-            raise ValueError(
+            raise ArgumentError(
                 f"`precision` must be 'million', 'thousand' or a number, not {precision!r}.")
         unit = _UNITS[precision]
     else:
         unit = float(precision)
         if not (np.isfinite(unit) and unit > 0):
-            raise ValueError(f"`precision` must be a positive number, not {precision!r}.")
+            raise ArgumentError(f"`precision` must be a positive number, not {precision!r}.")
     try:
         x = np.asarray(value, dtype=np.float64)
         target = np.asarray(published, dtype=np.float64) / unit

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from nea_covid.errors import ArgumentError
+
 __all__ = [
     "LABELS",
     "Language",
@@ -45,15 +47,15 @@ Language = Literal["nl", "en"]
 
 
 def check_language(language: str) -> None:
-    """Raise ``ValueError`` unless ``language`` is "nl" or "en"."""
+    """Raise :class:`~nea_covid.ArgumentError` unless ``language`` is "nl" or "en"."""
     if language not in ("nl", "en"):
-        raise ValueError(f"`language` must be 'nl' or 'en', not {language!r}.")
+        raise ArgumentError(f"`language` must be 'nl' or 'en', not {language!r}.")
 
 
 def check_digits(digits: int) -> int:
-    """``digits`` as an int, or ``ValueError`` if it is not a whole number >= 0."""
+    """``digits`` as an int; :class:`~nea_covid.ArgumentError` unless a whole number >= 0."""
     if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or digits < 0:
-        raise ValueError(f"`digits` must be a whole number >= 0, not {digits!r}.")
+        raise ArgumentError(f"`digits` must be a whole number >= 0, not {digits!r}.")
     return int(digits)
 
 
@@ -126,7 +128,7 @@ def _floats(value: Any) -> NDArray[np.float64]:
     try:
         return np.asarray(value, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError(f"Only numbers can be formatted, not {value!r}.") from None
+        raise ArgumentError(f"Only numbers can be formatted, not {value!r}.") from None
 
 
 def format_number(value: Any, digits: int = 1, language: Language = "nl", *,
@@ -187,7 +189,7 @@ def format_interval(low: Any, high: Any, digits: int = 1, language: Language = "
     scale = 100.0 if percent else 1.0
     lo, hi = _floats(low) * scale, _floats(high) * scale
     if lo.shape != hi.shape:
-        raise ValueError(f"`low` and `high` differ in length ({lo.size} and {hi.size}).")
+        raise ArgumentError(f"`low` and `high` differ in length ({lo.size} and {hi.size}).")
     lo_t = _texts(lo, digits, language, missing)
     hi_t = _texts(hi, digits, language, missing)
     texts = [missing if missing in (a, b) and (np.isnan(x) or np.isnan(y)) else f"[{a}; {b}]"

@@ -44,6 +44,7 @@ from scipy.linalg import lapack
 
 from nea_covid.design import BaseDesign, SurveyDesign
 from nea_covid.errors import (
+    ArgumentError,
     ColumnNotFoundError,
     ConvergenceError,
     DegreesOfFreedomError,
@@ -301,7 +302,7 @@ class Regression(CellResult):
         """
         level = self.confidence_level if confidence_level is None else float(confidence_level)
         if not 0 < level < 1:
-            raise ValueError(f"confidence_level must be in (0, 1), not {level}.")
+            raise ArgumentError(f"confidence_level must be in (0, 1), not {level}.")
         low, high = t_interval(self.estimate, self.standard_error, self.df, level)
         return ConfidenceInterval(np.asarray(low, dtype=np.float64),
                                   np.asarray(high, dtype=np.float64))

@@ -11,6 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
+from nea_covid.errors import ArgumentError
+
 __all__ = ["proportion_interval", "t_critical", "t_interval"]
 
 Array = NDArray[np.float64]
@@ -84,4 +86,4 @@ def proportion_interval(
             low = np.where(np.isnan(low), low, np.minimum(low, p))
             high = np.where(np.isnan(high), high, np.maximum(high, p))
             return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-    raise ValueError(f"Unknown proportion interval method {method!r}.")
+    raise ArgumentError(f"Unknown proportion interval method {method!r}.")

@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid import intervals
+from nea_covid.errors import ArgumentError
 
 __all__ = ["ConfidenceInterval", "Estimate"]
 
@@ -232,7 +233,7 @@ class Estimate(CellResult):
         """
         level = self.confidence_level if confidence_level is None else float(confidence_level)
         if not 0 < level < 1:
-            raise ValueError(f"confidence_level must be in (0, 1), not {level}.")
+            raise ArgumentError(f"confidence_level must be in (0, 1), not {level}.")
         method = method or self.interval_method  # type: ignore[assignment]
         if method in ("t", "mean", "wald") and self.statistic != "quantile":
             low, high = intervals.t_interval(self.estimate, self.standard_error, self.df, level)
@@ -246,7 +247,7 @@ class Estimate(CellResult):
             return ConfidenceInterval(low, high)
         if self._special_interval is not None:
             return self._special_interval(level, str(method))
-        raise ValueError(
+        raise ArgumentError(
             f"Interval method {method!r} is not available for a {self.statistic}; "
             "use 't'" + (" (or 'logit', 'likelihood', 'asin', 'beta', 'xlogit')"
                          if self.statistic == "proportion" else "") + "."

@@ -260,3 +260,18 @@ def test_with_columns_adds_variables_without_touching_the_data() -> None:
     shuffled = frame.sample(frac=1, random_state=1)
     np.testing.assert_allclose(nc.mean(d.with_columns(shuffled), "high").estimate,
                                nc.mean(d.with_columns(frame), "high").estimate)
+
+
+def test_argument_errors_are_survey_errors() -> None:
+    d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype", fpc="fpc")
+    est = nc.mean(d, "api00")
+    with pytest.raises(nc.ArgumentError, match="confidence_level"):
+        est.confidence_interval(95)
+    with pytest.raises(nc.ArgumentError, match="not available for a mean"):
+        est.confidence_interval(method="logit")
+    with pytest.raises(nc.ArgumentError, match="language"):
+        nc.format_share(0.48, language="de")
+    with pytest.raises(nc.ArgumentError, match="design must be one of"):
+        nc.datasets.load_api("stratified")  # type: ignore[arg-type]
+    with pytest.raises(nc.ArgumentError, match="confidence_level"):
+        nc.extrapolate(nc.proportion(d, "awards"), population=6194).confidence_interval(2)

@@ -108,7 +108,8 @@ GROUPS: tuple[Group, ...] = (
           ":class:`KeyError`), so ``except ValueError`` still works; warnings name the "
           "remedy.",
           (("Errors", "nea_covid",
-            ("SurveyError", "DesignError", "ColumnNotFoundError", "WeightError",
+            ("SurveyError", "ArgumentError", "DesignError", "ColumnNotFoundError",
+             "WeightError",
              "MissingValueError", "VariableTypeError", "NestingError", "FPCError",
              "LonelyPSUError", "DegreesOfFreedomError", "CalibrationError",
              "ConvergenceError", "ComparisonError", "PopulationError",

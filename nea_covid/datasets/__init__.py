@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from nea_covid.errors import ArgumentError
+
 __all__ = ["load_api", "load_nea_covid", "load_nhanes", "load_rivm_trend", "value_labels"]
 
 _API = {"strat": "apistrat", "clus1": "apiclus1", "clus2": "apiclus2"}
@@ -55,7 +57,7 @@ def load_api(design: Literal["strat", "clus1", "clus2"] = "strat") -> pd.DataFra
     (200, 39)
     """
     if design not in _API:
-        raise ValueError(f"design must be one of {sorted(_API)}, not {design!r}.")
+        raise ArgumentError(f"design must be one of {sorted(_API)}, not {design!r}.")
     return _read(_API[design])
 
 

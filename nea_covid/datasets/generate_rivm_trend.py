@@ -49,6 +49,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from nea_covid.errors import ArgumentError
+
 __all__ = [
     "AGE_CLASSES",
     "EDUCATION",
@@ -340,9 +342,9 @@ def generate(seed: int = SEED, *, n_per_region: int = 200,
     wanted = sorted({int(w) for w in waves})
     unknown = [w for w in wanted if w not in WAVE_DATES]
     if unknown:
-        raise ValueError(f"waves must be among {sorted(WAVE_DATES)}, not {unknown}.")
+        raise ArgumentError(f"waves must be among {sorted(WAVE_DATES)}, not {unknown}.")
     if n_per_region < 10:
-        raise ValueError(f"n_per_region must be at least 10, not {n_per_region}.")
+        raise ArgumentError(f"n_per_region must be at least 10, not {n_per_region}.")
     rng = np.random.default_rng(seed)
     order = [6, *[w for w in WAVE_DATES if w != 6]]
     frames: dict[int, pd.DataFrame] = {}
