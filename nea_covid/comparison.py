@@ -22,6 +22,7 @@ from nea_covid.errors import (
     ZeroVarianceWarning,
     plural,
 )
+from nea_covid.intervals import check_level
 from nea_covid.results import (
     CellResult,
     ConfidenceInterval,
@@ -48,19 +49,6 @@ def check_alternative(alternative: str) -> None:
             f"`alternative` must be one of {', '.join(map(repr, _ALTERNATIVES))}, "
             f"not {alternative!r}."
         )
-
-
-def check_level(level: Any) -> float:
-    """A confidence level in (0, 1)."""
-    try:
-        value = float(level)
-    except (TypeError, ValueError):
-        raise ComparisonError(f"confidence_level must be a number in (0, 1), not {level!r}."
-                              ) from None
-    if not 0 < value < 1:
-        hint = " (write 0.95, not 95)" if 1 < value < 100 else ""
-        raise ComparisonError(f"confidence_level must be in (0, 1), not {value}{hint}.")
-    return value
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -411,9 +411,10 @@ def _test_table(test: ChisqTest | JointTest, language: Language) -> _Table:
 def _build(result: Any, language: Language, digits: int | None, percent: bool | None,
            confidence_level: float | None, method: str | None = None) -> _Table:
     from nea_covid.chisq import ChisqTest
-    from nea_covid.comparison import Comparison, JointTest, check_level
+    from nea_covid.comparison import Comparison, JointTest
     from nea_covid.extrapolate import Extrapolation
     from nea_covid.glm import Regression
+    from nea_covid.intervals import check_level
     from nea_covid.results import Estimate
 
     if isinstance(result, ChisqTest | JointTest):
@@ -424,11 +425,8 @@ def _build(result: Any, language: Language, digits: int | None, percent: bool | 
         raise SurveyError(
             "A publication table is made from an Estimate, Comparison, Extrapolation, "
             f"Regression, ChisqTest or JointTest, not a {type(result).__name__}.")
-    try:
-        level = check_level(result.confidence_level if confidence_level is None
-                            else confidence_level)
-    except ValueError as exc:
-        raise SurveyError(str(exc)) from None
+    level = check_level(result.confidence_level if confidence_level is None
+                        else confidence_level)
     if method is not None and not isinstance(result, Estimate):
         raise SurveyError(
             f"`method` chooses the interval of an Estimate; a {type(result).__name__} has "

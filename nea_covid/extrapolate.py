@@ -149,9 +149,8 @@ class Extrapolation(CellResult):
         -------
         ConfidenceInterval
         """
-        level = self.confidence_level if confidence_level is None else float(confidence_level)
-        if not 0 < level < 1:
-            raise ArgumentError(f"confidence_level must be in (0, 1), not {level}.")
+        level = intervals.check_level(self.confidence_level if confidence_level is None
+                            else confidence_level)
         low, high = intervals.t_interval(self.estimate, self.standard_error, self.df, level)
         return ConfidenceInterval(np.asarray(low, dtype=np.float64),
                                   np.asarray(high, dtype=np.float64))

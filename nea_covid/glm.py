@@ -44,7 +44,6 @@ from scipy.linalg import lapack
 
 from nea_covid.design import BaseDesign, SurveyDesign
 from nea_covid.errors import (
-    ArgumentError,
     ColumnNotFoundError,
     ConvergenceError,
     DegreesOfFreedomError,
@@ -55,7 +54,7 @@ from nea_covid.errors import (
     plural,
     row_labels,
 )
-from nea_covid.intervals import t_interval
+from nea_covid.intervals import check_level, t_interval
 from nea_covid.replicates import ReplicateDesign, ReplicateEstimates, svr_variance
 from nea_covid.results import CellResult, ConfidenceInterval, inference_columns, readonly
 
@@ -300,9 +299,8 @@ class Regression(CellResult):
         ConfidenceInterval
             ``(low, high)`` arrays, one value per coefficient.
         """
-        level = self.confidence_level if confidence_level is None else float(confidence_level)
-        if not 0 < level < 1:
-            raise ArgumentError(f"confidence_level must be in (0, 1), not {level}.")
+        level = check_level(self.confidence_level if confidence_level is None
+                            else confidence_level)
         low, high = t_interval(self.estimate, self.standard_error, self.df, level)
         return ConfidenceInterval(np.asarray(low, dtype=np.float64),
                                   np.asarray(high, dtype=np.float64))

@@ -13,9 +13,29 @@ from scipy import special, stats
 
 from nea_covid.errors import ArgumentError
 
-__all__ = ["proportion_interval", "t_critical", "t_interval"]
+__all__ = ["check_level", "proportion_interval", "t_critical", "t_interval"]
 
 Array = NDArray[np.float64]
+
+
+def check_level(level: object) -> float:
+    """A confidence level in (0, 1) as a float; :class:`~nea_covid.ArgumentError`
+    otherwise (with a hint for percentages).
+
+    Examples
+    --------
+    >>> check_level(0.9)
+    0.9
+    """
+    try:
+        value = float(level)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ArgumentError(f"confidence_level must be a number in (0, 1), not {level!r}."
+                            ) from None
+    if not 0 < value < 1:
+        hint = " (write 0.95, not 95)" if 1 < value < 100 else ""
+        raise ArgumentError(f"confidence_level must be in (0, 1), not {value}{hint}.")
+    return value
 
 
 def t_critical(df: float, confidence_level: float) -> float:

@@ -21,7 +21,7 @@ from scipy import special, stats
 
 from nea_covid.design import BaseDesign
 from nea_covid.domains import Prepared
-from nea_covid.errors import DesignError
+from nea_covid.errors import ArgumentError
 from nea_covid.results import ConfidenceInterval, Estimate
 
 __all__ = ["attach_likelihood_interval", "fmm_spline", "profile_interval"]
@@ -262,7 +262,7 @@ def attach_likelihood_interval(
 
     def special_interval(level: float, method: str) -> ConfidenceInterval:
         if method != "likelihood":
-            raise DesignError(
+            raise ArgumentError(
                 f"Interval method {method!r} is not available for proportions; use 't', "
                 "'logit', 'likelihood', 'asin', 'beta', 'mean' or 'xlogit'."
             )

@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nea_covid.comparison import Alternative, Comparison, check_alternative, check_level
+from nea_covid.comparison import Alternative, Comparison, check_alternative
 from nea_covid.errors import ComparisonError
+from nea_covid.intervals import check_level
 
 __all__ = ["PublishedFigure", "compare_published"]
 

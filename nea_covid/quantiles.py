@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from nea_covid import intervals
 from nea_covid.design import BaseDesign
 from nea_covid.domains import By, Missing, prepare
-from nea_covid.errors import DesignError, VariableTypeError
+from nea_covid.errors import ArgumentError, VariableTypeError
 from nea_covid.estimators import (
     _cell_labels,
     _names,
@@ -158,7 +158,7 @@ def quantile(
     [565.0, 668.0, 756.0]
     """
     if interval_type not in _INTERVALS:
-        raise DesignError(
+        raise ArgumentError(
             f"`interval_type` must be one of {', '.join(map(repr, _INTERVALS))}, "
             f"not {interval_type!r}."
         )
@@ -169,7 +169,7 @@ def quantile(
     if probs.ndim != 1 or probs.size == 0 or np.any((probs < 0) | (probs > 1)) or np.any(
         np.isnan(probs)
     ):
-        raise DesignError(f"`quantiles` must be probabilities in [0, 1], not {quantiles!r}.")
+        raise ArgumentError(f"`quantiles` must be probabilities in [0, 1], not {quantiles!r}.")
     names = _names(variables)
     y, incomplete = numeric_matrix(design, names)
     for name in names:
@@ -216,7 +216,7 @@ def quantile(
     def woodruff(level: float, method: str) -> ConfidenceInterval:
         method = interval_type if method in ("woodruff", "t") else method
         if method not in _INTERVALS:
-            raise DesignError(
+            raise ArgumentError(
                 f"Quantile intervals are Woodruff intervals with interval_type in {_INTERVALS}"
                 f", not {method!r}."
             )
@@ -231,12 +231,7 @@ def quantile(
             high[ok_hi] = s.qrule_math(cell_of[ok_hi], hi_p[ok_hi])
         return ConfidenceInterval(low, high)
 
-    try:
-        level = float(confidence_level)
-    except (TypeError, ValueError):
-        level = float("nan")
-    if not 0 < level < 1:
-        raise DesignError(f"`confidence_level` must be in (0, 1), not {confidence_level!r}.")
+    level = intervals.check_level(confidence_level)
     ci = woodruff(level, interval_type)
     se = (ci.high - ci.low) / (2 * intervals.t_critical(design.degf, level))
     lo_p, hi_p = cdf_interval(level, interval_type)

@@ -231,9 +231,8 @@ class Estimate(CellResult):
         ConfidenceInterval
             ``(low, high)`` arrays, one value per cell.
         """
-        level = self.confidence_level if confidence_level is None else float(confidence_level)
-        if not 0 < level < 1:
-            raise ArgumentError(f"confidence_level must be in (0, 1), not {level}.")
+        level = intervals.check_level(self.confidence_level if confidence_level is None
+                            else confidence_level)
         method = method or self.interval_method  # type: ignore[assignment]
         if method in ("t", "mean", "wald") and self.statistic != "quantile":
             low, high = intervals.t_interval(self.estimate, self.standard_error, self.df, level)

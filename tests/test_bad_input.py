@@ -154,7 +154,7 @@ def test_bad_arguments(strat: pd.DataFrame) -> None:
         design(strat, lonely_psu="fail")
     with pytest.raises(nc.DesignError, match="missing"):
         nc.mean(d, "api00", missing="drop")  # type: ignore[arg-type]
-    with pytest.raises(nc.DesignError, match="quantiles"):
+    with pytest.raises(nc.ArgumentError, match="quantiles"):
         nc.quantile(d, "api00", 1.5)
     with pytest.raises(nc.DesignError, match="one value per row"):
         d.subset(np.ones(3, bool))
@@ -275,3 +275,21 @@ def test_argument_errors_are_survey_errors() -> None:
         nc.datasets.load_api("stratified")  # type: ignore[arg-type]
     with pytest.raises(nc.ArgumentError, match="confidence_level"):
         nc.extrapolate(nc.proportion(d, "awards"), population=6194).confidence_interval(2)
+
+
+def test_one_confidence_level_check_everywhere() -> None:
+    d = nc.SurveyDesign(nc.datasets.load_api("strat"), weights="pw", strata="stype", fpc="fpc")
+    est = nc.proportion(d, "awards", by="stype")
+    calls = [
+        lambda level: est.confidence_interval(level),
+        lambda level: nc.quantile(d, "api00", 0.5, confidence_level=level),
+        lambda level: nc.compare(est, "stype", confidence_level=level),
+        lambda level: nc.glm(d, "api00 ~ ell").confidence_interval(level),
+        lambda level: nc.extrapolate(est, population=6194).confidence_interval(level),
+        lambda level: nc.publication_table(est, confidence_level=level),
+    ]
+    for call in calls:
+        with pytest.raises(nc.ArgumentError, match=r"write 0.95, not 95"):
+            call(95)
+        with pytest.raises(nc.ArgumentError, match="a number in"):
+            call("high")

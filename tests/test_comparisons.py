@@ -452,7 +452,7 @@ def test_bad_null_and_level() -> None:
     est = _by_stype()
     with pytest.raises(nc.ComparisonError, match="null"):
         nc.contrast(est, {"E": 1}, null=[0, 1])
-    with pytest.raises(nc.ComparisonError, match=r"0.95, not 95"):
+    with pytest.raises(nc.ArgumentError, match=r"0.95, not 95"):
         nc.compare(est, "stype", confidence_level=95)
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nea_covid.comparison import check_level
 from nea_covid.errors import ColumnNotFoundError, SurveyError, close_matches, plural
 from nea_covid.formatting import Language, format_number, label
+from nea_covid.intervals import check_level
 from nea_covid.plot._style import auto_digits
 
 __all__ = ["PlotError", "Points", "checked", "display", "points", "select"]
