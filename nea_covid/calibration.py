@@ -434,6 +434,20 @@ def _distance(method: str, bounds: tuple[float, float]) -> tuple[Any, Any]:
     return f, df
 
 
+def _pinv(t_mat: NDArray[np.float64], what: str, **kw: Any) -> NDArray[np.float64]:
+    """``np.linalg.pinv`` of the (replicates, p, p) normal matrices; a calibration that
+    diverged (a level without sample weight in a replicate makes them infinite) is a
+    :class:`CalibrationError`, not numpy's "SVD did not converge"."""
+    if not np.all(np.isfinite(t_mat)):
+        bad = int(np.sum(~np.isfinite(t_mat).all(axis=(1, 2))))
+        raise CalibrationError(
+            f"{what} cannot reproduce the margins: the calibration diverged in "
+            f"{plural(bad, 'replicate' if t_mat.shape[0] > 1 else 'sample')}. A level may "
+            "have no sample weight (in the full sample or a replicate): collapse it with a "
+            "neighbouring category.")
+    return np.asarray(np.linalg.pinv(t_mat, **kw), dtype=np.float64)
+
+
 def _weighted_basis(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
     """A (p, k) with ``x @ A`` orthonormal under the weights ``w`` (n,): the columns
     scaled to unit weighted norm, then turned by the SVD of ``sqrt(w) x``, dropping
@@ -491,7 +505,7 @@ def greg_factors(
     xa = x @ basis  # (n, k)
     if method == "linear" and bounds == (-np.inf, np.inf):
         t_mat = np.einsum("ip,ir,iq->rpq", xa, w2, xa)
-        lam = np.einsum("rpq,qr->pr", np.linalg.pinv(t_mat),
+        lam = np.einsum("rpq,qr->pr", _pinv(t_mat, what),
                         basis.T @ (totals[:, None] - sample))
         g = 1 + xa @ lam
         return (g[:, 0] if single else g), 1
@@ -507,8 +521,9 @@ def greg_factors(
             f"calibrate); the bounds {bounds} apply to the factors after that rescaling, "
             "not to w_new / w. Scale the weights to the population first to bound w_new / w.",
             SurveyWarning, stacklevel=3)
-    w2 = w2 * rescale
-    sample = sample * rescale
+    with np.errstate(invalid="ignore"):  # inf * 0: a replicate without a level (_pinv)
+        w2 = w2 * rescale
+        sample = sample * rescale
     eta = np.zeros((xa.shape[1], w2.shape[1]))
     u = xa @ eta
     iteration = 1
@@ -518,7 +533,7 @@ def greg_factors(
             t_mat = np.einsum("ip,ir,iq->rpq", xa, w2 * df(u), xa)
             misfit = totals[:, None] - sample - x.T @ (w2 * f(u))
             step = np.einsum("rpq,qr->pr",
-                             np.linalg.pinv(t_mat, rcond=256 * np.finfo(float).eps),
+                             _pinv(t_mat, what, rcond=256 * np.finfo(float).eps),
                              basis.T @ misfit)
             eta = eta + step
             u = xa @ eta

@@ -192,3 +192,16 @@ def test_bounds_after_rescaling_warn() -> None:
         c = d.calibrate({"stype": STYPE}, method="logit", bounds=(0.5, 2.0))
     assert float(c.weights.max()) > 2.0
     d.calibrate({"stype": STYPE}, method="raking")  # unbounded: nothing to say
+
+
+def test_raking_calibration_of_a_replicate_that_loses_a_level() -> None:
+    rng = np.random.default_rng(1)
+    n = 200
+    frame = pd.DataFrame({"st": np.repeat(["a", "b"], n // 2), "g": rng.choice(["x", "y"], n),
+                          "h": rng.choice(["p", "q"], n), "w": rng.uniform(1, 3, n)})
+    frame.loc[0, "g"] = "z"  # one row: the jackknife replicate that drops it has no "z"
+    rd = nc.SurveyDesign(frame, weights="w", strata="st").to_replicate("JKn")
+    half = (5e8 + 4.9e8 + 400) / 2
+    margins = {"g": {"x": 5e8, "y": 4.9e8, "z": 400.0}, "h": {"p": half, "q": half}}
+    with pytest.raises(nc.CalibrationError, match="no sample weight"):
+        rd.calibrate(margins, method="raking")
