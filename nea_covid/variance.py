@@ -180,10 +180,13 @@ def _recentred(
     a variable far from zero with weights constant within strata), ``sum s T T'`` and
     ``sum s n M M'`` agree in most of their digits and their difference does not.
 
-    The deviations ``T - M`` of the affected columns are formed densely in blocks of
-    units (bounded memory); covariances with the other columns use
-    ``sum_u s (T_u - M)_a T_ub``, exact because deviations sum to zero within each
-    centred group (and ``M`` is 0 in uncentred ones).
+    The deviations ``T - M`` of the affected columns are non-zero only in the groups
+    that hold the column (domains that are unions of strata touch few groups): they are
+    formed as a sparse matrix over those (group, column) pairs, or, when that would be
+    as large as a dense matrix, densely in blocks of units (bounded memory).
+    Covariances with the other columns use ``sum_u s (T_u - M)_a T_ub``, exact because
+    deviations sum to zero within each centred group (and ``M`` is 0 in uncentred
+    ones).
     """
     diag = np.abs(np.diag(v))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,23 +195,50 @@ def _recentred(
     if bad.size == 0:
         return v
     others = np.setdiff1d(np.arange(v.shape[0]), bad)
-    t_bad = totals[:, bad]
+    t_bad = totals[:, bad].tocsr()
     t_others = totals[:, others]
     m_bad = means[:, bad]
-    root = np.sqrt(unit_scale)
-    block = max(1, _BLOCK_ELEMENTS // bad.size)
-    inner = np.zeros((bad.size, bad.size))
-    outer = np.zeros((bad.size, others.size))
-    for start in range(0, totals.shape[0], block):  # memory-bounded blocks of units
-        rows = slice(start, start + block)
-        dev = t_bad[rows].toarray() - m_bad[group[rows]]
-        inner += _crossprod(dev * root[rows, None])
-        outer += np.asarray((t_others[rows].T @ (dev * unit_scale[rows, None])).T)
+    n_groups = m_bad.shape[0]
+    held = np.asarray((_indicator(group, n_groups) @ (t_bad != 0)).todense()) > 0
+    held |= m_bad != 0
+    sizes = np.bincount(group, minlength=n_groups)
+    if int(sizes @ held.sum(axis=1)) <= _BLOCK_ELEMENTS * 10:
+        dev = _sparse_deviations(t_bad, m_bad, group, held, sizes)
+        scaled = sp.diags(unit_scale) @ dev
+        inner = np.asarray((dev.T @ scaled).todense())
+        outer = np.asarray((scaled.T @ t_others).todense())
+    else:
+        inner = np.zeros((bad.size, bad.size))
+        outer = np.zeros((bad.size, others.size))
+        root = np.sqrt(unit_scale)
+        block = max(1, _BLOCK_ELEMENTS // bad.size)
+        for start in range(0, totals.shape[0], block):  # memory-bounded blocks of units
+            rows = slice(start, start + block)
+            dense = t_bad[rows].toarray() - m_bad[group[rows]]
+            inner += _crossprod(dense * root[rows, None])
+            outer += np.asarray((t_others[rows].T @ (dense * unit_scale[rows, None])).T)
     v = v.copy()
     v[np.ix_(bad, bad)] = inner
     v[np.ix_(bad, others)] = outer
     v[np.ix_(others, bad)] = outer.T
     return v
+
+
+def _sparse_deviations(
+    t_bad: Any, m_bad: NDArray[np.float64], group: NDArray[np.intp],
+    held: NDArray[np.bool_], sizes: NDArray[np.intp],
+) -> Any:
+    """``T - M`` (units x columns, CSR) on the units of every (group, column) pair in
+    ``held``; zero elsewhere, where both ``T`` and ``M`` are."""
+    order = np.argsort(group, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    pair_group, pair_col = np.nonzero(held)
+    lengths = sizes[pair_group]
+    offsets = np.repeat(starts[pair_group] - np.cumsum(lengths) + lengths, lengths)
+    rows = order[offsets + np.arange(int(lengths.sum()))]
+    cols = np.repeat(pair_col, lengths)
+    values = np.asarray(t_bad[rows, cols]).ravel() - m_bad[group[rows], cols]
+    return sp.csr_matrix((values, (rows, cols)), shape=t_bad.shape)
 
 
 @functools.cache

@@ -50,7 +50,8 @@ def _designs() -> dict[str, tuple[nc.SurveyDesign, str, str]]:
 
 @pytest.mark.parametrize("name", list(_designs()))
 @pytest.mark.parametrize("statistic", ["total", "mean", "proportion"])
-def test_sparse_branch_equals_dense(name: str, statistic: str,
+@pytest.mark.parametrize("block", [1_000, 10_000_000], ids=["dense blocks", "sparse"])
+def test_sparse_branch_equals_dense(name: str, statistic: str, block: int,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     design, variable, by = _designs()[name]
     if statistic == "proportion":
@@ -59,7 +60,8 @@ def test_sparse_branch_equals_dense(name: str, statistic: str,
     estimator = {"total": nc.total, "mean": nc.mean, "proportion": nc.proportion}[statistic]
     dense = estimator(design, variable, by=by)
     monkeypatch.setattr(nea_covid.scores, "DENSE_LIMIT", 0)
-    monkeypatch.setattr(nea_covid.variance, "_BLOCK_ELEMENTS", 1_000)  # several blocks
+    # the recentring fallback: dense blocks of units (several), or sparse deviations
+    monkeypatch.setattr(nea_covid.variance, "_BLOCK_ELEMENTS", block)
     sparse = estimator(design, variable, by=by)
     scale = np.sqrt(np.outer(np.diag(dense.vcov), np.diag(dense.vcov)))
     np.testing.assert_array_less(np.abs(sparse.vcov - dense.vcov), 1e-12 * scale + 1e-300)
