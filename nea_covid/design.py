@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,11 +27,15 @@ from nea_covid.errors import (
     LonelyPSUWarning,
     MissingValueError,
     NestingError,
+    SurveyError,
     WeightError,
     close_matches,
     plural,
     row_labels,
 )
+
+if TYPE_CHECKING:
+    from nea_covid.results import Estimate
 
 __all__ = ["BaseDesign", "LonelyPSU", "SurveyDesign"]
 
@@ -93,6 +97,37 @@ class Stage:
         if self.popsize is None:
             return np.zeros(self.n_groups)
         return self.group_size / self.popsize
+
+
+def design_value_error(role: str, col: str, what: str, count: int, where: str) -> SurveyError:
+    """The error for ``count`` bad values (``what``: "missing", "infinite",
+    "negative", "nonpositive") in a design column; ``where`` names the first rows."""
+    if role == "weights":
+        return WeightError(
+            f"Weights column {col!r} has {plural(count, f'{what} weight')} ({where}). Survey "
+            "weights must be finite and non-negative; to leave rows out of estimates use "
+            "`design.subset(...)`."
+        )
+    if role == "fpc":
+        if what == "missing":
+            return MissingValueError(
+                f"fpc column {col!r} has {plural(count, 'missing value')} ({where}). The fpc "
+                "must be known for every row."
+            )
+        return FPCError(
+            f"fpc column {col!r} has {plural(count, 'value')} <= 0 ({where}). Give "
+            "population sizes (>= 1) or sampling fractions in (0, 1]."
+        )
+    return MissingValueError(
+        f"{role.capitalize()} column {col!r} has {plural(count, 'missing value')} ({where}). "
+        "Design columns must be complete: fill them in, or drop those rows before building "
+        "the design."
+    )
+
+
+def is_dask_frame(data: Any) -> bool:
+    """Whether ``data`` is a Dask DataFrame (checked without importing dask)."""
+    return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "to_delayed")
 
 
 def _as_list(columns: Columns, what: str) -> list[str]:
@@ -184,6 +219,10 @@ class BaseDesign:
 
     __slots__ = ("_all_positive", "_calibration", "_data", "_domain", "_n_positive",
                  "_weights", "calibration", "degf")
+
+    #: Whether the rows live in partitions (a Dask DataFrame): estimators then go
+    #: through :mod:`nea_covid.distributed`.
+    _partitioned = False
 
     _all_positive: bool
     _calibration: tuple[Any, ...]
@@ -454,6 +493,11 @@ class BaseDesign:
         """Covariance of the estimates whose scores are given."""
         raise NotImplementedError
 
+    def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
+                  by: Any, missing: Any, frame: pd.DataFrame | None = None) -> Estimate:
+        """A ratio estimate of a partitioned design (:mod:`nea_covid.distributed`)."""
+        raise NotImplementedError
+
     def _variance(self, scores: Any) -> tuple[NDArray[np.float64], Any]:
         """The covariance, and the replicate estimates where the design has them
         (:class:`nea_covid.replicates.ReplicateEstimates`; None for Taylor designs)."""
@@ -502,12 +546,8 @@ class BaseDesign:
         ]
         for what, mask in problems:
             if mask.any():
-                raise WeightError(
-                    f"Weights column {col!r} has {plural(int(mask.sum()), f'{what} weight')} "
-                    f"({row_labels(self._data.index, mask)}). Survey weights must be "
-                    "finite and non-negative; to leave rows out of estimates use "
-                    "`design.subset(...)`."
-                )
+                raise design_value_error("weights", col, what, int(mask.sum()),
+                                         row_labels(self._data.index, mask))
         if not (w > 0).any():
             raise WeightError(f"Weights column {col!r} is zero in all {n} rows.")
         return w
@@ -728,6 +768,13 @@ class SurveyDesign(BaseDesign):
     lonely_psu: LonelyPSU
     nest: bool
 
+    def __new__(cls, data: Any = None, *args: Any, **kwargs: Any) -> Self:
+        if is_dask_frame(kwargs.get("data", data)):  # a Dask DataFrame: partial sums
+            from nea_covid.distributed import DaskSurveyDesign
+
+            return object.__new__(DaskSurveyDesign)  # type: ignore[return-value]
+        return object.__new__(cls)
+
     def __init__(
         self,
         data: pd.DataFrame,
@@ -740,6 +787,17 @@ class SurveyDesign(BaseDesign):
         lonely_psu: LonelyPSU = "raise",
     ) -> None:
         self._init_data(data)
+        self._read_spec(weights, strata, clusters, fpc, nest, lonely_psu)
+        stages, fpc_mode = self._build_stages()
+        self._fpc_mode = fpc_mode
+        self._stages = stages
+        self._set_weights(self._build_weights())
+        self._check_lonely()
+        self.degf = self._compute_degf()
+
+    def _read_spec(self, weights: Columns, strata: Columns, clusters: Columns, fpc: Columns,
+                   nest: bool, lonely_psu: Any) -> None:
+        """Check the design arguments and that their columns exist; set ``_spec``."""
         if lonely_psu not in _LONELY_RULES:
             raise DesignError(
                 f"`lonely_psu` must be one of {', '.join(map(repr, _LONELY_RULES))}, "
@@ -767,24 +825,14 @@ class SurveyDesign(BaseDesign):
             for col in cols:
                 self._column(col, role=key)
         self._spec = spec
-        stages, fpc_mode = self._build_stages()
-        self._fpc_mode = fpc_mode
-        self._stages = stages
-        self._set_weights(self._build_weights())
-        self._check_lonely()
-        self.degf = self._compute_degf()
 
     # ------------------------------------------------------------------ building
     def _design_codes(self, col: str, role: str) -> tuple[NDArray[np.intp], pd.Index]:
         values = self._column(col, role)
         missing = values.isna().to_numpy()
         if missing.any():
-            raise MissingValueError(
-                f"{role.capitalize()} column {col!r} has "
-                f"{plural(int(missing.sum()), 'missing value')} "
-                f"({row_labels(self._data.index, missing)}). Design columns must be complete: "
-                "fill them in, or drop those rows before building the design."
-            )
+            raise design_value_error(role, col, "missing", int(missing.sum()),
+                                     row_labels(self._data.index, missing))
         return factorize(values)
 
     def _build_stages(self) -> tuple[tuple[Stage, ...], str | None]:
@@ -861,19 +909,10 @@ class SurveyDesign(BaseDesign):
         ):
             raise FPCError(f"fpc column {col!r} must be numeric, not {values.dtype}.")
         arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        missing = np.isnan(arr)
-        if missing.any():
-            raise MissingValueError(
-                f"fpc column {col!r} has {plural(int(missing.sum()), 'missing value')} "
-                f"({row_labels(self._data.index, missing)}). The fpc must be known for every row."
-            )
-        bad = arr <= 0
-        if bad.any():
-            raise FPCError(
-                f"fpc column {col!r} has {plural(int(bad.sum()), 'value')} <= 0 "
-                f"({row_labels(self._data.index, bad)}). Give population sizes (>= 1) or "
-                "sampling fractions in (0, 1]."
-            )
+        for what, mask in (("missing", np.isnan(arr)), ("nonpositive", arr <= 0)):
+            if mask.any():
+                raise design_value_error("fpc", col, what, int(mask.sum()),
+                                         row_labels(self._data.index, mask))
         return arr
 
     def _fpc_mode_of(self, fpc_values: list[NDArray[np.float64]]) -> str | None:
@@ -1056,6 +1095,23 @@ class SurveyDesign(BaseDesign):
 
         return to_replicate(self, method, rho=rho, replicates=replicates, rng=rng, mse=mse,
                             progress=progress)
+
+    def _on_units(self, data: pd.DataFrame, unit: NDArray[np.intp],
+                  weights: NDArray[np.float64]) -> SurveyDesign:
+        """This design, whose rows are its finest sampling units, carried over to
+        ``data``, whose row ``i`` is a part of unit ``unit[i]`` with weight
+        ``weights[i]``: the weighted sums of a Dask design (:mod:`nea_covid.distributed`)
+        then give every estimate and Taylor variance of the rows they sum."""
+        new = object.__new__(SurveyDesign)
+        new._init_data(data)
+        new._spec, new.nest, new.lonely_psu = self._spec, self.nest, self.lonely_psu
+        new._fpc_mode = self._fpc_mode
+        new._stages = tuple(
+            Stage(s.unit[unit], s.group, s.group_size, s.popsize, s.fraction_before, s.labels)
+            for s in self._stages)
+        new._set_weights(weights)
+        new.degf = new._compute_degf()
+        return new
 
     def _recalibrated(self, weights: NDArray[np.float64], residualizer: Any,
                       transform: Any, info: Any) -> Self:

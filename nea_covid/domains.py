@@ -172,12 +172,7 @@ def prepare(
     if missing == "raise":
         for name, mask in problems:
             if mask.any():
-                raise MissingValueError(
-                    f"Column {name!r} has {plural(int(mask.sum()), 'missing value')} in the "
-                    f"domain ({row_labels(index, mask)}). Pass `missing='omit'` to leave those "
-                    "rows out of this estimate (they stay in the design for the variance), or "
-                    "impute them first."
-                )
+                raise missing_error(name, int(mask.sum()), row_labels(index, mask))
     # cells are the by-combinations observed in the domain (whatever the variables'
     # missingness), so that a variable missing in a whole cell shows as an empty cell.
     by_ok = in_domain.copy()
@@ -216,6 +211,15 @@ def prepare(
         )
     return Prepared(rows, cell, n_cells, labels, w, n_obs, n_missing, by_cols, n_rows,
                     domain_df, dict(zip(by_cols, uniques, strict=True)))
+
+
+def missing_error(name: str, count: int, where: str) -> MissingValueError:
+    """The error for ``count`` missing values of ``name`` in an estimate's domain."""
+    return MissingValueError(
+        f"Column {name!r} has {plural(count, 'missing value')} in the domain ({where}). Pass "
+        "`missing='omit'` to leave those rows out of this estimate (they stay in the design "
+        "for the variance), or impute them first."
+    )
 
 
 def _all_rows(design: BaseDesign) -> Prepared:

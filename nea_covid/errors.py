@@ -143,10 +143,16 @@ def row_labels(index: Any, mask: Any, limit: int = 5) -> str:
     import numpy as np
 
     positions = np.flatnonzero(np.asarray(mask))
-    labels = [index[int(p)] for p in positions[:limit]]
+    return labels_text([index[int(p)] for p in positions[:limit]], int(positions.size))
+
+
+def labels_text(labels: Any, count: int) -> str:
+    """``"rows 3, 7, ..."``: the first index labels of ``count`` rows."""
+    import numpy as np
+
     shown = [str(v) if isinstance(v, int | np.integer) else repr(v) for v in labels]
-    more = "" if positions.size <= limit else ", ..."
-    return ("row " if positions.size == 1 else "rows ") + ", ".join(shown) + more
+    more = "" if count <= len(shown) else ", ..."
+    return ("row " if count == 1 else "rows ") + ", ".join(shown) + more
 
 
 def plural(count: int, noun: str) -> str:

@@ -215,16 +215,9 @@ def _squared_deviations(
     of ``a`` for totals (R's ``svyvar`` centring) and 0 for ratios, where the
     linearised variable has mean zero."""
     w, theta, m = prep.weights, scores.theta, scores.width
+    if scores.codes is not None:
+        return indicator_squares(theta, scores.scale)
     big_w = prep.cell_sums(w)
-    if scores.codes is not None:  # indicators: closed form from the level sums
-        # sum w (a - p)^2 = hits (1 - p)^2 + others p^2 = hits others / (hits + others),
-        # with ``others`` the weight of the other levels summed directly: W - hits
-        # cancels for a share near 1 (1e-5 of the design effect at a share of 1 - 1e-11)
-        hits = theta * scores.scale  # weighted count per level (scale is 1 for totals)
-        others = np.zeros_like(hits)  # sums of the levels before and after, no subtraction
-        others[:, 1:] += np.cumsum(hits, axis=1)[:, :-1]
-        others[:, :-1] += np.cumsum(hits[:, ::-1], axis=1)[:, ::-1][:, 1:]
-        return np.asarray(hits * others / (hits + others), dtype=np.float64)
     assert numerator is not None
     out = np.empty((prep.n_cells, m))
     b = denominator
@@ -238,6 +231,21 @@ def _squared_deviations(
             dev = a - _per_row(prep, theta[:, j]) * b[:, j]
         out[:, j] = prep.cell_sums(w * dev * dev)
     return out
+
+
+def indicator_squares(theta: NDArray[np.float64], scale: NDArray[np.float64]
+                      ) -> NDArray[np.float64]:
+    """``sum w (a - p)^2`` per cell and level for level indicators ``a``, in closed
+    form from the weighted level counts ``theta * scale``."""
+    # sum w (a - p)^2 = hits (1 - p)^2 + others p^2 = hits others / (hits + others),
+    # with ``others`` the weight of the other levels summed directly: W - hits
+    # cancels for a share near 1 (1e-5 of the design effect at a share of 1 - 1e-11)
+    hits = theta * scale  # weighted count per level (scale is 1 for totals)
+    others = np.zeros_like(hits)  # sums of the levels before and after, no subtraction
+    others[:, 1:] += np.cumsum(hits, axis=1)[:, :-1]
+    others[:, :-1] += np.cumsum(hits[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(hits * others / (hits + others), dtype=np.float64)
 
 
 def _per_row(prep: Prepared, per_cell: NDArray[np.float64]) -> NDArray[np.float64] | float:
@@ -261,17 +269,28 @@ def design_effect(
     normalised to the sample size) the comparison is undefined and the design effect
     is NaN; R gives NA, a warning or an arbitrarily large number there.
     """
-    big_w = prep.cell_sums(prep.weights)[:, None]
-    n = prep.n_obs.astype(np.float64)[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         squares = _squared_deviations(prep, scores, numerator, denominator)
-        s2 = squares / scores.scale**2 / big_w * n / (n - 1)
+    return deff_from_squares(squares, scores.scale, prep.cell_sums(prep.weights),
+                             prep.n_obs, var)
+
+
+def deff_from_squares(
+    squares: NDArray[np.float64], scale: NDArray[np.float64], weight_sums: NDArray[np.float64],
+    n_obs: NDArray[np.int64], var: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """:func:`design_effect` from ``sum w (a - theta b - c)^2`` per cell and column,
+    the denominators ``scale``, the cells' weight sums and observations."""
+    big_w = weight_sums[:, None]
+    n = n_obs.astype(np.float64)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s2 = squares / scale**2 / big_w * n / (n - 1)
         v_srs = s2 * big_w**2 * (big_w - n) / (big_w * n)
         deff = var / v_srs.ravel()
     # weights summing to about the sample size or less (e.g. normalised weights) leave
     # R's without-replacement SRS variance meaningless: NaN, where R gives NA or a
     # huge number
-    degenerate = np.repeat((big_w - n <= 1e-8 * big_w).ravel(), scores.width)
+    degenerate = np.repeat((big_w - n <= 1e-8 * big_w).ravel(), squares.shape[1])
     deff[degenerate] = np.nan
     return np.asarray(deff)
 
@@ -317,6 +336,8 @@ def mean(
     (662.29, 9.4089)
     """
     names = _names(variables)
+    if design._partitioned:  # a Dask DataFrame: nea_covid.distributed
+        return design._estimate("mean", names, [], by, missing)
     y, incomplete = numeric_matrix(design, names)
     prep = prepare(design, incomplete, by, missing)
     return ratio_of_totals(design, prep, prep.take(y), "weights", "mean",
@@ -339,6 +360,8 @@ def total(
     3687178
     """
     names = _names(variables)
+    if design._partitioned:
+        return design._estimate("total", names, [], by, missing)
     y, incomplete = numeric_matrix(design, names)
     prep = prepare(design, incomplete, by, missing)
     return ratio_of_totals(design, prep, prep.take(y), None, "total", _variable_frame(names))
@@ -378,10 +401,14 @@ def ratio(
     num = _names(numerator, "numerator variables")
     den = _names(denominator, "denominator variables")
     all_names = list(dict.fromkeys(num + den))
+    pairs = [(a, b) for b in den for a in num]
+    if design._partitioned:
+        return design._estimate(
+            "ratio", [p[0] for p in pairs], [p[1] for p in pairs], by, missing,
+            pd.DataFrame({"variable": [f"{p}/{q}" for p, q in pairs]}))
     y, incomplete = numeric_matrix(design, all_names)
     prep = prepare(design, incomplete, by, missing)
     pos = {name: j for j, name in enumerate(all_names)}
-    pairs = [(a, b) for b in den for a in num]
     values = prep.take(y)
     a = values[:, [pos[p[0]] for p in pairs]]
     b = values[:, [pos[p[1]] for p in pairs]]
@@ -455,6 +482,8 @@ def proportion(
     [0.3611, 0.6389]
     """
     names = _names(variables)
+    if design._partitioned:
+        return design._estimate("proportion", names, [], by, missing)
     coded = [levels_of(design, name) for name in names]
     incomplete = {name: codes < 0 for name, (codes, _) in zip(names, coded, strict=True)}
     prep = prepare(design, incomplete, by, missing, with_domain_df=True)

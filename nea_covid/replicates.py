@@ -23,13 +23,13 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, Self, TypeAlias
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nea_covid.design import BaseDesign, SurveyDesign
+from nea_covid.design import BaseDesign, SurveyDesign, is_dask_frame
 from nea_covid.errors import (
     DesignError,
     MissingValueError,
@@ -189,6 +189,13 @@ class ReplicateDesign(BaseDesign):
     rho: float | None
     rscales: NDArray[np.float64]
     scale: float
+
+    def __new__(cls, data: Any = None, *args: Any, **kwargs: Any) -> Self:
+        if is_dask_frame(kwargs.get("data", data)):  # a Dask DataFrame: partial sums
+            from nea_covid.distributed import DaskReplicateDesign
+
+            return object.__new__(DaskReplicateDesign)  # type: ignore[return-value]
+        return object.__new__(cls)
 
     def __init__(
         self,

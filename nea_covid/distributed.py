@@ -1,0 +1,917 @@
+"""Designs on Dask DataFrames: the same estimators, from per-partition partial sums.
+
+``nc.SurveyDesign(ddf, ...)`` and ``nc.ReplicateDesign(ddf, ...)`` with a Dask
+DataFrame return the classes below. Their rows never come together: every step maps
+the partitions to small tables with :mod:`nea_covid.partitions` and adds them up in a
+tree (only per-unit, per-cell or per-replicate sums travel). What the sums feed is the
+in-memory code itself:
+
+1. **Design.** One pass counts bad values per column (errors name the column, the
+   count and the first rows, as in memory) and the rows per distinct design key. For
+   clustered designs those keys are the finest sampling units, and an in-memory
+   :class:`~nea_covid.SurveyDesign` over them (one row per unit) holds the strata,
+   stages, fpc, lonely-PSU rule and degrees of freedom. Element samples (no clusters)
+   keep one stage whose groups are the strata.
+2. **Estimate.** One pass sums ``w``, ``w a`` and ``w b`` per (unit, domain status,
+   by-values[, level]). Each sum becomes one row of an *aggregate* frame with weight
+   ``sum w`` and values ``sum w a / sum w``: ratios of totals, their influence scores
+   summed per unit, and hence the Taylor variance are the same on the aggregates as
+   on the rows. The unchanged :func:`nea_covid.estimators.ratio_of_totals` runs on
+   them, with the unit design's stages (:meth:`SurveyDesign._on_units`).
+3. **What the aggregates cannot give** comes from one more pass with the estimates
+   known: the design effects' ``sum w (a - theta b - c)^2`` per cell, the within
+   (stratum, cell) centred cross-products of element samples (their units are rows;
+   :func:`element_vcov`), and the replicate estimates of replicate designs.
+
+Importing this module does not import dask; reductions import it when they run and
+use the active scheduler (a ``dask.distributed.Client`` if one is running).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nea_covid import partitions as pt
+from nea_covid.design import (
+    CERTAINTY_TOLERANCE,
+    BaseDesign,
+    Columns,
+    LonelyPSU,
+    Stage,
+    SurveyDesign,
+    design_value_error,
+)
+from nea_covid.domains import Missing, by_columns, missing_error, prepare
+from nea_covid.errors import (
+    DesignError,
+    FPCError,
+    MissingValueError,
+    SurveyWarning,
+    VariableTypeError,
+    WeightError,
+    labels_text,
+    plural,
+)
+from nea_covid.estimators import (
+    check_size,
+    deff_from_squares,
+    indicator_squares,
+    numeric_matrix,
+    ratio_of_totals,
+)
+from nea_covid.replicates import ReplicateDesign, ReplicateEstimates
+from nea_covid.results import Estimate
+from nea_covid.variance import _stage_scales
+
+__all__ = ["DaskReplicateDesign", "DaskSurveyDesign", "element_vcov", "reduce_partitions"]
+
+#: Partial results combined per node of the reduction tree.
+FAN_IN = 8
+
+
+# ---------------------------------------------------------------------- reduction
+def _apply(part: pd.DataFrame, func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    return func(part, *args)
+
+
+def reduce_partitions(frame: Any, func: Callable[..., Any], combine: Callable[[list[Any]], Any],
+                      *args: Any) -> Any:
+    """``func(partition, *args)`` on every partition of the Dask DataFrame ``frame``,
+    the results added by ``combine`` (a list of results -> one result) in a tree of
+    :data:`FAN_IN` per node; computed with the active scheduler. ``args`` travel once
+    (one graph node), not once per partition."""
+    from dask.base import compute
+    from dask.delayed import delayed
+
+    shared = delayed(args, pure=False, traverse=False)
+    level = [delayed(_apply, pure=True)(part, func, shared) for part in frame.to_delayed()]
+    while len(level) > 1:
+        level = [delayed(combine, pure=True)(level[i:i + FAN_IN])
+                 for i in range(0, len(level), FAN_IN)]
+    (result,) = compute(level[0])  # type: ignore[no-untyped-call]
+    return result
+
+
+def _add_tables(parts: list[tuple[Any, pd.DataFrame]], keys: list[str]
+                ) -> tuple[Any, pd.DataFrame]:
+    """Combine ``(problems, table)`` pairs: problems in partition order, tables summed
+    by ``keys``."""
+    found = pt.add_problems([p[0] for p in parts])
+    return found, pt.add_frames([p[1] for p in parts], keys)
+
+
+def _add_arrays(parts: list[Any]) -> Any:
+    """Sum tuples of arrays (or None) element by element."""
+    out = list(parts[0])
+    for part in parts[1:]:
+        out = [None if a is None else a + b for a, b in zip(out, part, strict=True)]
+    return tuple(out)
+
+
+def _where(problem: pt.Problem) -> str:
+    return labels_text(problem.labels, problem.count)
+
+
+# ---------------------------------------------------------------------- designs
+def _meta(data: Any) -> pd.DataFrame:
+    """The empty pandas frame with the Dask DataFrame's columns and dtypes."""
+    meta = data._meta
+    if not isinstance(meta, pd.DataFrame):
+        raise DesignError(f"`data` must be a Dask DataFrame, not {type(data).__name__}.")
+    return meta
+
+
+def _key_index(table: pd.DataFrame, keys: list[str]) -> pd.Index:
+    if not keys:
+        return pd.RangeIndex(table.shape[0])
+    if len(keys) == 1:
+        index: pd.Index = pd.Index(table[keys[0]].array)
+        return index
+    return pd.MultiIndex.from_frame(table[keys])
+
+
+class _Partitioned:
+    """What Dask designs share: the partitions, the domain column, how estimates
+    reach the partial sums (mixed into the design classes)."""
+
+    _frame: Any
+    _keys: list[str]
+    _table: pd.Index
+    _unit_weights: NDArray[np.float64] | None
+    _domain_column: str | None
+    _rows: int
+
+    def _plan(self, **kw: Any) -> pt.Plan:
+        return pt.Plan(keys=self._keys, table=self._table,
+                       weights=self._weight_name(), unit_weights=self._unit_weights,
+                       domain=self._domain_column, **kw)
+
+    def _weight_name(self) -> str | None:
+        raise NotImplementedError
+
+    def _reduce(self, func: Callable[..., Any], combine: Callable[[list[Any]], Any],
+                *args: Any) -> Any:
+        return reduce_partitions(self._frame, func, combine, *args)
+
+
+class DaskSurveyDesign(_Partitioned, SurveyDesign):
+    """A :class:`~nea_covid.SurveyDesign` whose rows are a Dask DataFrame.
+
+    Made by ``nc.SurveyDesign(ddf, ...)`` with the same arguments; estimators
+    (:func:`~nea_covid.mean`, :func:`~nea_covid.total`, :func:`~nea_covid.ratio`,
+    :func:`~nea_covid.proportion`, with ``by=`` and ``missing=``) return the same
+    :class:`~nea_covid.Estimate` as in memory (to rounding: sums are added in another
+    order), computed when called with the active Dask scheduler.
+
+    Notes
+    -----
+    Every estimate reads the partitions once, plus once more for its design effects
+    (and, for element samples without clusters, their variance); only per-unit and
+    per-cell sums travel between workers. Clustered designs hold one row per finest
+    sampling unit in memory.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import nea_covid as nc
+    >>> apistrat = nc.datasets.load_api("strat")
+    >>> ddf = dd.from_pandas(apistrat, npartitions=4)
+    >>> d = nc.SurveyDesign(ddf, weights="pw", strata="stype", fpc="fpc")
+    >>> round(float(nc.mean(d, "api00").standard_error[0]), 4)
+    9.4089
+    """
+
+    _partitioned = True
+    __slots__ = ("_domain_column", "_element", "_frame", "_keys", "_rows", "_table",
+                 "_unit_design", "_unit_weights")
+
+    _unit_design: SurveyDesign | None
+    _element: bool
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        weights: str | None = None,
+        strata: Columns = None,
+        clusters: Columns = None,
+        fpc: Columns = None,
+        nest: bool = False,
+        lonely_psu: LonelyPSU = "raise",
+    ) -> None:
+        self._frame = data
+        self._data = _meta(data)
+        self._domain = None
+        self._domain_column = None
+        self._calibration = ()
+        self.calibration = None
+        self._read_spec(weights, strata, clusters, fpc, nest, lonely_psu)
+        spec = self._spec
+        weight = spec["weights"][0] if spec["weights"] else None
+        for role in ("weights", "fpc"):
+            for col in spec[role]:
+                _check_numeric(role, col, self._data[col].dtype)
+        self._keys = list(dict.fromkeys(spec["strata"] + spec["clusters"]))
+        fpc_cols = spec["fpc"]
+        found, table = self._reduce(
+            pt.design_summary,
+            functools.partial(_add_tables, keys=self._keys + fpc_cols),
+            weight, self._keys, fpc_cols)
+        _raise_design_problems(found, spec)
+        self._rows = int(table["__rows"].sum())
+        if self._rows == 0:
+            raise DesignError("`data` has no rows.")
+        n_positive = int(table["__positive"].sum())
+        if weight is not None and n_positive == 0:
+            raise WeightError(f"Weights column {weight!r} is zero in all {self._rows} rows.")
+        if self._keys:
+            table = table.sort_values(self._keys, kind="stable", ignore_index=True)
+        self._element = not spec["clusters"]
+        if self._element:
+            self._build_element(table, weight)
+        else:
+            self._build_clustered(table, weight)
+        self._weights = np.empty(0)
+        self._n_positive = n_positive
+        self._all_positive = n_positive == self._rows
+
+    # ------------------------------------------------------------------ building
+    def _weight_name(self) -> str | None:
+        return self._spec["weights"][0] if self._spec["weights"] else None
+
+    def _build_clustered(self, table: pd.DataFrame, weight: str | None) -> None:
+        spec = self._spec
+        units = table[self._keys + spec["fpc"]].copy()
+        if weight is not None:
+            units["__w"] = (table["__positive"] > 0).astype(np.float64)
+        # the units as an in-memory design: stages, fpc, nesting, lonely PSUs, degf
+        self._unit_design = SurveyDesign(
+            units, weights="__w" if weight is not None else None,
+            strata=spec["strata"] or None, clusters=spec["clusters"], fpc=spec["fpc"] or None,
+            nest=self.nest, lonely_psu=self.lonely_psu)
+        self._table = _key_index(units, self._keys)
+        self._stages = self._unit_design._stages
+        self._fpc_mode = self._unit_design._fpc_mode
+        self._unit_weights = None if weight is not None else self._unit_design._weights
+        self.degf = self._unit_design.degf
+
+    def _build_element(self, table: pd.DataFrame, weight: str | None) -> None:
+        """One stage whose groups are the strata and whose units are the rows."""
+        spec = self._spec
+        keys, fpc_cols = self._keys, spec["fpc"]
+        self._unit_design = None
+        if (keys and table.duplicated(keys).any()) or (not keys and table.shape[0] > 1):
+            n_bad = int(table.duplicated(keys, keep=False).sum()) if keys else 1
+            raise FPCError(
+                f"fpc column {fpc_cols[0]!r} varies within {plural(n_bad, 'stratum')} at "
+                "stage 1. The fpc is a property of the stratum: one population size (or "
+                "fraction) per stratum.")
+        n_h = table["__rows"].to_numpy(dtype=np.float64)
+        popsize = None
+        self._fpc_mode = None
+        if fpc_cols:
+            values = table[fpc_cols[0]].to_numpy(dtype=np.float64)
+            above, below = table["__rows"][values > 1].sum(), table["__rows"][values < 1].sum()
+            if above and below:
+                raise FPCError(
+                    "The fpc must be given either as population sizes (all >= 1) or as "
+                    f"sampling fractions (all <= 1), not a mix ({fpc_cols[0]!r}: {above} above "
+                    f"1 and {below} below 1).")
+            self._fpc_mode = "size" if above else "fraction"
+            popsize = values if above else n_h / values
+            small = popsize < n_h
+            if small.any():
+                raise FPCError(
+                    f"fpc column {fpc_cols[0]!r} is smaller than the number of sampled units "
+                    f"at stage 1 in {plural(int(small.sum()), 'stratum')}: that implies more "
+                    "than 100% sampling. Give the population size of each stratum, or the "
+                    "sampling fraction.")
+        labels = (pd.Index(np.asarray(table[keys[0]], dtype=object)) if keys
+                  else pd.Index(["(all)"]))
+        none = np.zeros(0, dtype=np.intp)
+        stage = Stage(none, none, n_h, popsize, np.ones(n_h.shape[0]), labels)
+        self._stages = (stage,)
+        self._check_lonely()
+        self._table = _key_index(table, keys)
+        if weight is None:
+            self._unit_weights = (np.ones(n_h.shape[0]) if popsize is None
+                                  else popsize / n_h)
+        else:
+            self._unit_weights = None
+        positive = table["__positive"].to_numpy()
+        self.degf = int(positive.sum() - np.count_nonzero(positive))
+
+    # ------------------------------------------------------------------ public
+    @property
+    def n_rows(self) -> int:
+        """Number of rows of the data, inside and outside the domain."""
+        return self._rows
+
+    @property
+    def n_psu(self) -> int:
+        """Number of primary sampling units."""
+        return self._rows if self._element else self._stages[0].n_units
+
+    @property
+    def data(self) -> Any:
+        """The Dask DataFrame the design was built from."""
+        return self._frame
+
+    @property
+    def weights(self) -> Any:
+        """The analysis weights as a Dask Series (zero outside a subset's domain)."""
+        raise DesignError(_NOT_IN_DASK.format(what="`design.weights`"))
+
+    @property
+    def domain(self) -> NDArray[np.bool_]:
+        raise DesignError(_NOT_IN_DASK.format(what="`design.domain`"))
+
+    def analysis_weights(self) -> NDArray[np.float64]:
+        raise DesignError(_NOT_IN_DASK.format(what="`design.analysis_weights()`"))
+
+    def with_columns(self, columns: Any) -> Any:
+        raise DesignError(
+            "A Dask design takes new columns through its DataFrame: build the design again "
+            "from `ddf.assign(...)`.")
+
+    def to_replicate(self, *args: Any, **kwargs: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`to_replicate`"))
+
+    def calibrate(self, *args: Any, **kwargs: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`calibrate`"))
+
+    def trim_weights(self, *args: Any, **kwargs: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`trim_weights`"))
+
+    def poststratify(self, variable: str, totals: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`poststratify`"))
+
+    def rake(self, *args: Any, **kwargs: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`rake`"))
+
+    def subset(self, mask: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`subset`"))
+
+    def __repr__(self) -> str:
+        text = super().__repr__().replace("SurveyDesign:", "SurveyDesign (Dask):", 1)
+        return text + f"\n  partitions: {self._frame.npartitions}"
+
+    # ------------------------------------------------------------------ estimates
+    def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
+                  by: Any, missing: Missing, frame: pd.DataFrame | None = None) -> Estimate:
+        return _estimate(self, statistic, numerators, denominators, by, missing, frame)
+
+    def _aggregate_design(self, agg: pd.DataFrame, sums: pd.DataFrame,
+                          plan: pt.Plan) -> BaseDesign:
+        weights = sums["__w"].to_numpy(dtype=np.float64)
+        if self._element:
+            return _ElementAggregate(self, agg, weights, sums, plan)
+        assert self._unit_design is not None
+        unit = sums[pt.UNIT].to_numpy(dtype=np.intp)
+        return self._unit_design._on_units(agg, unit, weights)
+
+
+_NOT_IN_DASK = ("{what} is not available for a design on a Dask DataFrame (yet); compute on "
+                "the pandas DataFrame for it.")
+
+
+def _check_numeric(role: str, col: str, dtype: Any) -> None:
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        if role == "weights":
+            raise WeightError(f"Weights column {col!r} must be numeric, not {dtype}.")
+        raise FPCError(f"fpc column {col!r} must be numeric, not {dtype}.")
+
+
+def _raise_design_problems(found: dict[tuple[str, str], pt.Problem],
+                           spec: dict[str, list[str]]) -> None:
+    """The first problem in the in-memory order: strata, clusters, fpc, weights."""
+    order = [(role, col, what) for role in ("strata", "clusters") for col in spec[role]
+             for what in ("missing",)]
+    order += [("fpc", col, what) for col in spec["fpc"] for what in ("missing", "nonpositive")]
+    order += [("weights", col, what) for col in spec["weights"]
+              for what in ("missing", "infinite", "negative")]
+    for role, col, what in order:
+        problem = found.get((col, what))
+        if problem is not None:
+            raise design_value_error(role, col, what, problem.count, _where(problem))
+
+
+# ---------------------------------------------------------------------- element samples
+class _Aggregate(BaseDesign):
+    """An in-memory design over the aggregate rows of a Dask design whose variance is
+    not a function of the aggregates: it reads the partitions again
+    (``_variance``)."""
+
+    __slots__ = ("_parent", "_plan", "_prep", "_sums", "squares")
+
+    def __init__(self, parent: Any, data: pd.DataFrame, weights: NDArray[np.float64],
+                 sums: pd.DataFrame, plan: pt.Plan) -> None:
+        self._init_data(data)
+        self._set_weights(weights)
+        self._parent, self._sums, self._plan = parent, sums, plan
+        self.degf = parent.degf
+        self.squares: NDArray[np.float64] | None = None
+        self._prep: Any = None
+
+
+class _ElementAggregate(_Aggregate):
+    """Element samples: the rows are the units, so the variance needs, per (stratum,
+    cell), the centred cross-products of the scores (:func:`element_vcov`)."""
+
+    __slots__ = ()
+
+    def _variance(self, scores: Any) -> tuple[NDArray[np.float64], None]:
+        parent, sums, plan = self._parent, self._sums, self._plan
+        stage = parent._stages[0]
+        # the scores are w (a - theta b) / scale; w a / 1 for totals
+        total = scores.weighted_denominator is None
+        theta = np.zeros_like(scores.theta) if total else np.nan_to_num(scores.theta)
+        scale = scores.scale
+        k, m = theta.shape
+        n_groups = stage.n_groups
+        cells = _cells_index_of(self._prep, plan)
+        # per (stratum, cell): active rows and sum w (a - theta b)
+        rows = np.arange(sums.shape[0]) if scores.rows is None else scores.rows
+        key = sums[pt.UNIT].to_numpy(dtype=np.intp)[rows] * k + (
+            scores.cell if k > 1 else np.zeros(rows.shape[0], dtype=np.intp))
+        n_hk = np.bincount(key, weights=sums["__rows"].to_numpy(np.float64)[rows],
+                           minlength=n_groups * k)
+        sa = _sum_columns(sums, "__a", m, rows, key, n_groups * k)
+        sb = (_sum_columns(sums, "__b", m, rows, key, n_groups * k) if plan.denominators
+              else np.repeat(np.bincount(key, weights=sums["__w"].to_numpy()[rows],
+                                         minlength=n_groups * k)[:, None], m, axis=1))
+        theta_of_key = np.tile(theta, (n_groups, 1))
+        t_v = sa - theta_of_key * sb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit_mean = np.where(n_hk[:, None] > 0, t_v / n_hk[:, None], 0.0)
+        centre = _deff_centre(scores, self._prep)
+        squares, cross = self._parent._reduce(
+            pt.centred_sums, _add_arrays, plan, cells, theta, centre, unit_mean, n_groups)
+        self.squares = squares
+        vcov = element_vcov(stage, parent.lonely_psu, n_hk.reshape(n_groups, k).astype(float),
+                            t_v.reshape(n_groups, k, m), cross.reshape(n_groups, k, m, m),
+                            scale)
+        return vcov, None
+
+    def _domain_degf(self, rows: NDArray[np.intp] | None, cell: NDArray[np.intp],
+                     n_cells: int) -> NDArray[np.float64]:
+        """Per cell: rows with non-zero weight minus the strata holding them."""
+        sums = self._sums
+        take = np.arange(sums.shape[0]) if rows is None else rows
+        group = sums[pt.UNIT].to_numpy(dtype=np.intp)[take]
+        positive = sums["__positive"].to_numpy(dtype=np.float64)[take]
+        n_groups = self._parent._stages[0].n_groups
+        per = np.bincount(cell * n_groups + group, weights=positive,
+                          minlength=n_cells * n_groups).reshape(n_cells, n_groups)
+        return np.asarray(per.sum(axis=1) - (per > 0).sum(axis=1), dtype=np.float64)
+
+
+def _sum_columns(sums: pd.DataFrame, prefix: str, m: int, rows: NDArray[np.intp],
+                 key: NDArray[np.intp], size: int) -> NDArray[np.float64]:
+    out = np.empty((size, m))
+    for j in range(m):  # numerators, not cells
+        out[:, j] = np.bincount(key, weights=sums[f"{prefix}{j}"].to_numpy(np.float64)[rows],
+                                minlength=size)
+    return out
+
+
+def element_vcov(stage: Stage, lonely_psu: str, n_hk: NDArray[np.float64],
+                 t_v: NDArray[np.float64], cross: NDArray[np.float64],
+                 scale: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Taylor covariance of an element sample (each row its own PSU) from per
+    (stratum h, cell k) sums: ``n_hk`` active rows, ``t_v`` (H, k, m) the sums of
+    ``v = w (a - theta b)`` and ``cross`` (H, k, m, m) their centred cross-products.
+
+    With scores ``z = v / scale`` and stratum sizes ``n_h`` (all rows, as
+    :func:`nea_covid.variance.taylor_vcov`), each stratum contributes
+    ``s_h sum_i (z_i - zbar_h)(z_i - zbar_h)'``. A row is in one cell, so this is, with
+    ``mu_hk`` the mean score of the cell's rows and ``t_hk = n_hk mu_hk``: within-cell
+    cross-products plus ``n_hk (n_h - n_hk) / n_h mu_hk mu_hk'`` on the cell's diagonal
+    block and ``-t_hk t_hl' / n_h`` between cells; every term is exact (no difference
+    of large moments). Lonely strata follow ``lonely_psu`` as in memory.
+    """
+    n_groups, k, m = t_v.shape
+    s_h, centred = _stage_scales(stage, lonely_psu)
+    n_h = stage.group_size
+    c_h = centred.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_t = t_v / scale[None, :, :]  # sum of scores per (h, k, j)
+        mu = np.where(n_hk[:, :, None] > 0, z_t / n_hk[:, :, None], 0.0)
+        weight = np.where(n_h > 0, s_h * c_h / n_h, 0.0)
+    flat = z_t.reshape(n_groups, k * m) * np.sqrt(weight)[:, None]
+    vcov = -(flat.T @ flat)
+    q = s_h[:, None] * n_hk * np.where(n_h[:, None] > 0,
+                                       (n_h[:, None] - c_h[:, None] * n_hk) / n_h[:, None], 0.0)
+    inv_scale = 1.0 / scale
+    diag = (np.einsum("hk,hki,hkj->kij", q, mu, mu)
+            + np.einsum("h,hkij->kij", s_h, cross) * inv_scale[:, :, None]
+            * inv_scale[:, None, :])
+    for cell in range(k):  # diagonal blocks of the cells (m x m each)
+        block = slice(cell * m, (cell + 1) * m)
+        vcov[block, block] = diag[cell]
+    if lonely_psu == "average":
+        present = n_hk > 0
+        lonely = (n_h == 1) & (stage.finite_correction() >= CERTAINTY_TOLERANCE)
+        n_all = present.sum(axis=0).astype(np.float64)
+        n_ok = (present & ~lonely[:, None]).sum(axis=0).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.repeat(np.where(n_all > 0, n_all / n_ok, 1.0), m)
+        undefined = np.isinf(factor)
+        factor[undefined] = 0.0
+        root = np.sqrt(factor)
+        vcov = vcov * root[:, None] * root[None, :]
+        vcov[undefined, :] = np.nan
+        vcov[:, undefined] = np.nan
+    return np.asarray(vcov, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------- replicate designs
+class DaskReplicateDesign(_Partitioned, ReplicateDesign):
+    """A :class:`~nea_covid.ReplicateDesign` whose rows are a Dask DataFrame.
+
+    Made by ``nc.ReplicateDesign(ddf, ...)`` with the same arguments. Replicate
+    estimates come from one sparse product per partition (per cell totals under
+    every replicate weight); the rank of the replicate weights (degrees of freedom)
+    from their Gram matrix, added over partitions.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import nea_covid as nc
+    >>> d = nc.SurveyDesign(nc.datasets.load_api("clus1"), weights="pw",
+    ...                     clusters="dnum", fpc="fpc").to_replicate("JK1")
+    >>> frame = d.data.assign(**dict(zip([f"r{i}" for i in range(15)],
+    ...                                  d.replicate_weights().T)))
+    >>> rd = nc.ReplicateDesign(dd.from_pandas(frame, npartitions=3), weights="pw",
+    ...                         replicate_weights="^r[0-9]+$", method="JK1",
+    ...                         scale=d.scale, rscales=d.rscales)
+    >>> round(float(nc.mean(rd, "api00").standard_error[0]), 4)
+    26.3294
+    """
+
+    _partitioned = True
+    __slots__ = ("_domain_column", "_frame", "_gram", "_keys", "_names", "_rows", "_table",
+                 "_unit_weights", "_weight")
+
+    _gram: NDArray[np.float64]
+    _names: list[str]
+    _weight: str | None
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        weights: str | None = None,
+        replicate_weights: Sequence[str] | str,
+        method: Any = "other",
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        mse: bool = False,
+        combined_weights: bool = True,
+        rho: float | None = None,
+    ) -> None:
+        self._frame = data
+        self._data = _meta(data)
+        self._domain = None
+        self._domain_column = None
+        self._calibration = ()
+        self.calibration = None
+        self._keys, self._table, self._unit_weights = [], pd.RangeIndex(1), None
+        if weights is None:
+            warnings.warn("No full-sample weights given: equal weights assumed.",
+                          SurveyWarning, stacklevel=2)
+        else:
+            self._column(weights, "weights")
+            _check_numeric("weights", weights, self._data[weights].dtype)
+        self._weight = weights
+        names = self._replicate_columns(replicate_weights)
+        if len(names) < 2:
+            raise DesignError(
+                f"A replicate design needs at least 2 replicate weights, not {len(names)}.")
+        bad_type = [c for c in names if not pd.api.types.is_numeric_dtype(self._data[c].dtype)
+                    or pd.api.types.is_bool_dtype(self._data[c].dtype)]
+        if bad_type:
+            raise WeightError(f"Replicate-weight column {bad_type[0]!r} is not numeric.")
+        self._names = names
+        scaled = not combined_weights
+        found, n_rows, n_positive, largest, gram = self._reduce(
+            pt.replicate_summary, _add_replicate_summaries, weights, names, scaled)
+        if weights is not None:
+            for what in ("missing", "infinite", "negative"):
+                problem = found.get((weights, what))
+                if problem is not None:
+                    raise design_value_error("weights", weights, what, problem.count,
+                                             _where(problem))
+        for what, cls in (("missing", MissingValueError), ("infinite", WeightError)):
+            bad = [c for c in names if (c, what) in found]
+            if bad:
+                problem = found[(bad[0], what)]
+                raise cls(
+                    f"Replicate-weight column {bad[0]!r} has "
+                    f"{plural(problem.count, f'{what} value')} ({_where(problem)}); "
+                    f"{len(bad)} of the {len(names)} columns have some.")
+        if n_rows == 0:
+            raise DesignError("`data` has no rows.")
+        if weights is not None and n_positive == 0:
+            raise WeightError(f"Weights column {weights!r} is zero in all {n_rows} rows.")
+        self._rows = int(n_rows)
+        self._weights = np.empty(0)
+        self._n_positive = int(n_positive)
+        self._all_positive = n_positive == n_rows
+        self._gram = gram
+        self._setup(largest[None, :], None, scaled, method, scale, rscales, mse, rho,
+                    combined_weights, names)
+
+    def _weight_name(self) -> str | None:
+        return self._weight
+
+    def _rank(self, rows: NDArray[np.bool_] | None = None) -> int:
+        eig = np.linalg.eigvalsh(self._gram, UPLO="U")
+        return int(np.sum(eig > 1e-10 * eig.max())) if eig.max() > 0 else 0
+
+    @property
+    def n_rows(self) -> int:
+        return self._rows
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self._names)
+
+    @property
+    def data(self) -> Any:
+        return self._frame
+
+    def replicate_weights(self) -> NDArray[np.float64]:
+        raise DesignError(_NOT_IN_DASK.format(what="`replicate_weights()`"))
+
+    @property
+    def weights(self) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`design.weights`"))
+
+    def subset(self, mask: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`subset`"))
+
+    def poststratify(self, variable: str, totals: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`poststratify`"))
+
+    def rake(self, *args: Any, **kwargs: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`rake`"))
+
+    def calibrate(self, *args: Any, **kwargs: Any) -> Any:
+        raise DesignError(_NOT_IN_DASK.format(what="`calibrate`"))
+
+    def __repr__(self) -> str:
+        text = super().__repr__().replace("ReplicateDesign:", "ReplicateDesign (Dask):", 1)
+        return text + f"\n  partitions: {self._frame.npartitions}"
+
+    def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
+                  by: Any, missing: Missing, frame: pd.DataFrame | None = None) -> Estimate:
+        return _estimate(self, statistic, numerators, denominators, by, missing, frame)
+
+    def _aggregate_design(self, agg: pd.DataFrame, sums: pd.DataFrame,
+                          plan: pt.Plan) -> BaseDesign:
+        return _ReplicateAggregate(self, agg, sums["__w"].to_numpy(np.float64), sums, plan)
+
+
+def _add_replicate_summaries(parts: list[Any]) -> Any:
+    found = pt.add_problems([p[0] for p in parts])
+    return (found, sum(p[1] for p in parts), sum(p[2] for p in parts),
+            np.maximum.reduce([p[3] for p in parts]), sum(p[4] for p in parts))
+
+
+class _ReplicateAggregate(_Aggregate):
+    """Replicate designs: the replicate estimates come from the partitions."""
+
+    __slots__ = ()
+
+    def _variance(self, scores: Any) -> tuple[NDArray[np.float64], ReplicateEstimates]:
+        parent, plan = self._parent, self._plan
+        cells = _cells_index_of(self._prep, plan)
+        a_rep, b_rep = parent._reduce(
+            pt.replicate_sums, _add_arrays, plan, parent._names, cells,
+            parent._scaled_by_weights)
+        if scores.weighted_denominator is None:  # totals
+            thetas = a_rep
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                thetas = a_rep / b_rep
+        info = ReplicateEstimates(np.asarray(thetas, dtype=np.float64), parent.scale,
+                                  parent.rscales, parent.mse)
+        self.squares = None
+        return info.vcov(np.asarray(scores.theta, dtype=np.float64).ravel()), info
+
+
+# ---------------------------------------------------------------------- one estimate
+def _deff_centre(scores: Any, prep: Any) -> NDArray[np.float64]:
+    """R's centring of the design-effect sums: the mean of ``a`` for totals, else 0."""
+    theta = np.nan_to_num(scores.theta)
+    if scores.weighted_denominator is None:  # totals: the mean, theta / sum of weights
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.nan_to_num(theta / prep.cell_sums(prep.weights)[:, None]))
+    return np.zeros_like(theta)
+
+
+def _estimate(design: Any, statistic: str, numerators: list[str], denominators: list[str],
+              by: Any, missing: Missing, frame: pd.DataFrame | None) -> Estimate:
+    """One ratio estimate on a Dask design: partial sums, the aggregate frame, and the
+    in-memory :func:`~nea_covid.estimators.ratio_of_totals` on it."""
+    if missing not in ("raise", "omit"):
+        raise DesignError(f"`missing` must be 'raise' or 'omit', not {missing!r}.")
+    by_cols = list(by_columns(by))
+    for col in by_cols:
+        design._column(col, "by")
+    categorical = None
+    if statistic == "proportion":
+        if len(numerators) != 1:
+            raise DesignError(
+                "On a Dask design, `proportion` takes one variable at a time; call it once "
+                "per variable.")
+        categorical = numerators[0]
+        design._column(categorical)
+        numerators = []
+    else:
+        numeric_matrix(design, list(dict.fromkeys(numerators + denominators)))  # dtypes
+    plan = design._plan(numerators=numerators, denominators=denominators,
+                        categorical=categorical, by=by_cols)
+    keys = [pt.UNIT, pt.STATUS, *by_cols, *([categorical] if categorical else [])]
+    found, sums = design._reduce(pt.cell_sums, functools.partial(_add_tables, keys=keys), plan)
+    _raise_value_problems(found, [*dict.fromkeys(numerators + denominators)], categorical,
+                          by_cols, missing)
+    status = sums[pt.STATUS].to_numpy()
+    n_missing = int(sums["__rows"].to_numpy()[status == pt.MISSING].sum())
+    if categorical is not None:
+        levels = _levels(design, categorical, sums)
+        plan = dataclasses.replace(plan, levels=levels)
+        sums = _levels_as_columns(sums, categorical, levels, [pt.UNIT, pt.STATUS, *by_cols])
+        status = sums[pt.STATUS].to_numpy()
+        width = len(levels)
+        frame = pd.DataFrame({"variable": [categorical] * width, "level": list(levels)})
+    else:
+        width = len(numerators)
+    if frame is None:
+        frame = pd.DataFrame({"variable": numerators})
+    agg = _aggregate_frame(design, sums, by_cols, width, bool(denominators), status)
+    agg_design = design._aggregate_design(agg, sums, plan)
+    names = [f"__y{j}" for j in range(width)]
+    incomplete = {name: np.isnan(agg[name].to_numpy()) for name in names}
+    prep = prepare(agg_design, incomplete, by_cols, "omit",
+                   with_domain_df=statistic == "proportion")
+    check_size(prep.n_cells, width, prep.by)
+    if isinstance(agg_design, _Aggregate):
+        agg_design._prep = prep
+    numerator = prep.take(agg[names].to_numpy(dtype=np.float64))
+    denominator: Any = {"total": None, "ratio": None}.get(statistic, "weights")
+    if statistic == "ratio":
+        denominator = prep.take(agg[[f"__x{j}" for j in range(width)]].to_numpy(np.float64))
+    est = ratio_of_totals(agg_design, prep, numerator, denominator, statistic, frame,
+                          with_deff=False)
+    # counts of rows, not of aggregates
+    k = prep.n_cells
+    n_obs = np.bincount(prep.cell, weights=prep.take(sums["__positive"].to_numpy(np.float64)),
+                        minlength=k).astype(np.int64)
+    n_rows = np.bincount(prep.cell, weights=prep.take(sums["__rows"].to_numpy(np.float64)),
+                         minlength=k).astype(np.int64)
+    deff = _design_effect(design, agg_design, plan, prep, est, statistic, numerator,
+                          denominator, n_obs)
+    return dataclasses.replace(est, n_obs=np.repeat(n_obs, width), deff=deff,
+                               n_missing=n_missing, _n_rows=np.repeat(n_rows, width))
+
+
+def _raise_value_problems(found: dict[tuple[str, str], pt.Problem], names: list[str],
+                          categorical: str | None, by_cols: list[str], missing: str) -> None:
+    """The errors of :func:`~nea_covid.estimators.numeric_matrix`,
+    :func:`~nea_covid.estimators.levels_of` and :func:`~nea_covid.domains.prepare`."""
+    for name in names:
+        problem = found.get((name, "infinite"))
+        if problem is not None:
+            raise VariableTypeError(
+                f"Column {name!r} has {plural(problem.count, 'infinite value')}; replace them "
+                "before estimating.")
+    if categorical is not None:
+        problem = found.get((categorical, "infinite"))
+        if problem is not None:
+            raise VariableTypeError(
+                f"Column {categorical!r} has {plural(problem.count, 'infinite value')}; "
+                "replace them (or make them missing) before estimating.")
+        if (categorical, "noninteger") in found:
+            raise VariableTypeError(
+                f"Column {categorical!r} has non-integer numbers; proportions need categories "
+                "(categorical, text, boolean or integer-coded). Use `nc.mean` for a numeric "
+                "variable, or cut it into classes first.")
+    if missing == "raise":
+        for name in [*by_cols, *names, *([categorical] if categorical else [])]:
+            problem = found.get((name, "missing"))
+            if problem is not None:
+                raise missing_error(name, problem.count, _where(problem))
+
+
+def _levels(design: Any, name: str, sums: pd.DataFrame) -> pd.Index:
+    """Levels of a categorical-like column as :func:`~nea_covid.estimators.levels_of`
+    orders them: a Categorical's categories (when Dask knows them), False/True, else
+    the sorted distinct values."""
+    dtype = design._data[name].dtype
+    if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in list(
+            dtype.categories):
+        categories: pd.Index = pd.Index(dtype.categories.array)
+        return categories
+    if pd.api.types.is_bool_dtype(dtype):
+        return pd.Index([False, True])
+    values = sums[name].dropna()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(values.cat.categories.dtype)
+    return pd.Index(pd.unique(values)).sort_values()
+
+
+def _levels_as_columns(sums: pd.DataFrame, name: str, levels: pd.Index, keys: list[str]
+                       ) -> pd.DataFrame:
+    """Turn the level key into columns ``__a{j}``: the weight of each level's rows."""
+    group = sums.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    first = np.unique(group, return_index=True)[1]
+    out = sums.iloc[first][keys].reset_index(drop=True)
+    size = first.shape[0]
+    for col in ("__w", "__rows", "__positive"):
+        out[col] = np.bincount(group, weights=sums[col].to_numpy(np.float64), minlength=size)
+    out["__rows"] = out["__rows"].astype(np.int64)
+    out["__positive"] = out["__positive"].astype(np.int64)
+    code = np.asarray(levels.get_indexer(pd.Index(sums[name])), dtype=np.intp)
+    active = (sums[pt.STATUS].to_numpy() == pt.ACTIVE) & (code >= 0)
+    n_levels = len(levels)
+    counts = np.bincount(group[active] * n_levels + code[active],
+                         weights=sums["__w"].to_numpy(np.float64)[active],
+                         minlength=size * n_levels).reshape(size, n_levels)
+    extra = pd.DataFrame(counts, columns=[f"__a{j}" for j in range(n_levels)])
+    return pd.concat([out, extra], axis=1)
+
+
+def _aggregate_frame(design: Any, sums: pd.DataFrame, by_cols: list[str], width: int,
+                     has_denominators: bool, status: NDArray[Any]) -> pd.DataFrame:
+    """One row per partial sum: by-values, ``__y{j} = sum w a / sum w`` (NaN where a
+    value is missing) and ``__x{j}`` likewise for denominators; weights ``sum w``."""
+    w = sums["__w"].to_numpy(np.float64)
+    out: dict[str, Any] = {}
+    for col in by_cols:
+        values: Any = sums[col]
+        dtype = design._data[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in list(
+                dtype.categories):
+            values = pd.Categorical(values, categories=dtype.categories)
+        out[col] = values
+    missing = status == pt.MISSING
+    for prefix, name, count in (("__a", "__y", width),
+                                ("__b", "__x", width if has_denominators else 0)):
+        for j in range(count):  # numerators, not cells
+            value = np.zeros(w.shape[0])
+            np.divide(sums[f"{prefix}{j}"].to_numpy(np.float64), w, out=value, where=w > 0)
+            value[missing] = np.nan
+            out[f"{name}{j}"] = value
+    return pd.DataFrame(out)
+
+
+def _design_effect(design: Any, agg: BaseDesign, plan: pt.Plan, prep: Any, est: Estimate,
+                   statistic: str, numerator: NDArray[np.float64],
+                   denominator: Any, n_obs: NDArray[np.int64]) -> NDArray[np.float64]:
+    """R's design effects from the rows: closed form for proportions, else one more
+    pass for ``sum w (a - theta b - c)^2`` per cell (element samples have it already)."""
+    k = prep.n_cells
+    width = numerator.shape[1]
+    theta = est.estimate.reshape(k, width)
+    big_w = prep.cell_sums(prep.weights)
+    if statistic == "total":
+        scale = np.ones((k, width))
+    elif statistic == "ratio":
+        scale = prep.cell_sums(prep.weights[:, None] * denominator)
+    else:
+        scale = np.repeat(big_w[:, None], width, axis=1)
+    var = np.diag(est.vcov)
+    if statistic == "proportion":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            squares = indicator_squares(theta, scale)
+    elif isinstance(agg, _Aggregate) and agg.squares is not None:
+        squares = agg.squares
+    else:
+        total = statistic == "total"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = (np.nan_to_num(theta / big_w[:, None]) if total
+                      else np.zeros_like(theta))
+        cells = _cells_index_of(prep, plan)
+        squares, _ = design._reduce(pt.centred_sums, _add_arrays, plan, cells,
+                                    np.zeros_like(theta) if total else np.nan_to_num(theta),
+                                    centre, None, 0)
+    return deff_from_squares(squares, scale, big_w, n_obs, var)
+
+
+def _cells_index_of(prep: Any, plan: pt.Plan) -> pd.Index:
+    if not plan.by:
+        return pd.RangeIndex(1)
+    if len(plan.by) == 1:
+        cells: pd.Index = pd.Index(prep.labels[plan.by[0]].array)
+        return cells
+    return pd.MultiIndex.from_frame(prep.labels[list(plan.by)])

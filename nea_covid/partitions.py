@@ -1,0 +1,387 @@
+"""Per-partition partial sums: what one block of rows contributes to an estimate.
+
+A Dask design (:mod:`nea_covid.distributed`) never brings its rows together. Each
+partition (a pandas DataFrame) is reduced here, with numpy and pandas only, to small
+tables that are *added* across partitions:
+
+- :func:`design_summary`: validation counts per column and the rows per sampling unit
+  (one row per distinct design key), from which the design is built;
+- :func:`cell_sums`: per (sampling unit or stratum, domain cell, status) the weighted
+  sums ``sum w``, ``sum w a``, ``sum w b`` and row counts: the input of every ratio
+  estimate and its Taylor variance;
+- :func:`centred_sums`: with the estimates known, per cell ``sum w (a - theta b - c)^2``
+  (design effects) and, for element samples, the within-(stratum, cell) centred
+  cross-products of the scores;
+- :func:`replicate_sums`: per cell the totals of ``a`` and ``b`` under every
+  replicate weight, and the replicate weights' Gram matrix.
+
+Nothing here imports dask; each function takes a pandas DataFrame and returns pandas
+or numpy objects. The same functions applied to one in-memory frame give the sums of
+the whole sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+__all__ = ["cell_sums", "centred_sums", "design_summary", "replicate_summary", "replicate_sums"]
+
+#: Index labels kept per problem, for error messages (as ``errors.row_labels``).
+LABELS_KEPT = 5
+#: Status of a row in an estimate: in a cell, missing (in the domain), outside it.
+ACTIVE, MISSING, OUTSIDE = 0, 1, 2
+UNIT = "__unit"
+STATUS = "__status"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Rows of one partition with one problem: their count and first index labels."""
+
+    count: int
+    labels: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, index: pd.Index, mask: NDArray[np.bool_]) -> Problem:
+        positions = np.flatnonzero(mask)
+        return cls(int(positions.size), tuple(index[positions[:LABELS_KEPT]]))
+
+    def __add__(self, other: Problem) -> Problem:
+        return Problem(self.count + other.count,
+                       (self.labels + other.labels)[:LABELS_KEPT])
+
+
+def problems(part: pd.DataFrame, checks: dict[tuple[str, str], NDArray[np.bool_]]
+             ) -> dict[tuple[str, str], Problem]:
+    return {key: Problem.of(part.index, mask) for key, mask in checks.items() if mask.any()}
+
+
+def add_problems(parts: list[dict[tuple[str, str], Problem]]) -> dict[tuple[str, str], Problem]:
+    """Problems of several partitions, in partition order."""
+    out: dict[tuple[str, str], Problem] = {}
+    for found in parts:
+        for key, problem in found.items():
+            out[key] = out[key] + problem if key in out else problem
+    return out
+
+
+def float_values(column: pd.Series) -> NDArray[np.float64]:
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# ---------------------------------------------------------------------- the design
+def design_summary(
+    part: pd.DataFrame, weights: str | None, keys: list[str], fpc: list[str]
+) -> tuple[dict[tuple[str, str], Problem], pd.DataFrame]:
+    """Validation problems of one partition and its rows per design key.
+
+    Returns the problems, keyed (column, what) with what one of "missing",
+    "infinite", "negative", "nonpositive", and a frame with one row per distinct
+    combination of ``keys + fpc`` holding ``__rows`` (rows) and ``__positive`` (rows
+    with a non-zero weight); rows with a missing key are left out of it.
+    """
+    checks: dict[tuple[str, str], NDArray[np.bool_]] = {}
+    if weights is not None:
+        w = float_values(part[weights])
+        checks[(weights, "missing")] = np.isnan(w)
+        checks[(weights, "infinite")] = np.isinf(w)
+        checks[(weights, "negative")] = w < 0
+        positive = w != 0
+    else:
+        positive = np.ones(part.shape[0], dtype=bool)
+    complete = np.ones(part.shape[0], dtype=bool)
+    for col in keys:
+        missing = part[col].isna().to_numpy()
+        checks[(col, "missing")] = missing
+        complete &= ~missing
+    for col in fpc:
+        values = float_values(part[col])
+        checks[(col, "missing")] = np.isnan(values)
+        checks[(col, "nonpositive")] = values <= 0
+        complete &= ~np.isnan(values)
+    if not keys + fpc:
+        counts = pd.DataFrame({"__rows": [np.int64(part.shape[0])],
+                               "__positive": [np.int64(positive.sum())]})
+        return problems(part, checks), counts
+    frame = part.loc[complete, keys + fpc].assign(
+        __rows=np.int64(1), __positive=positive[complete].astype(np.int64))
+    counts = frame.groupby(keys + fpc, sort=False, observed=True, dropna=False).sum()
+    return problems(part, checks), counts.reset_index()
+
+
+def unit_codes(part: pd.DataFrame, keys: list[str], table: pd.Index) -> NDArray[np.intp]:
+    """Each row's position in ``table``, the index of distinct design keys."""
+    if not keys:
+        return np.zeros(part.shape[0], dtype=np.intp)
+    if len(keys) == 1:
+        found = table.get_indexer(pd.Index(part[keys[0]]))
+    else:
+        found = table.get_indexer(pd.MultiIndex.from_frame(part[keys]))
+    return np.asarray(found, dtype=np.intp)
+
+
+# ---------------------------------------------------------------------- an estimate
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`cell_sums` computes for one estimate.
+
+    Attributes
+    ----------
+    keys : list of str
+        Design-key columns (strata and clusters), coded by ``table``.
+    table : pandas.Index
+        Distinct design keys; a row's code is its position (the sampling unit, or the
+        stratum for element samples).
+    weights : str or None
+        The weights column; None uses ``unit_weights``.
+    unit_weights : ndarray or None
+        Weight of every row by its key code (weights derived from the fpc).
+    numerators, denominators : list of str
+        Numeric columns; ``a`` and ``b`` (no denominators: ``b = 1``).
+    categorical : str or None
+        A column whose levels are counted (proportions): sums per level.
+    by : list of str
+    domain : str or None
+        A boolean column marking the design's domain (subsets).
+    calibration : list of str
+        Level columns of the calibration margins, kept as keys.
+    """
+
+    keys: list[str]
+    table: pd.Index
+    weights: str | None
+    unit_weights: NDArray[np.float64] | None
+    numerators: list[str]
+    denominators: list[str]
+    categorical: str | None
+    by: list[str]
+    domain: str | None = None
+    levels: pd.Index | None = None  # of ``categorical``, once known
+    calibration: tuple[str, ...] = ()
+    factors: pd.Series | None = None  # calibration factor per level combination
+
+    @property
+    def width(self) -> int:
+        if self.categorical is not None:
+            return 0 if self.levels is None else len(self.levels)
+        return len(self.numerators)
+
+
+def row_weights(part: pd.DataFrame, plan: Plan, unit: NDArray[np.intp]
+                ) -> NDArray[np.float64]:
+    """The analysis weights of a partition's rows (calibrated, zero outside)."""
+    if plan.weights is not None:
+        w = float_values(part[plan.weights])
+    else:
+        assert plan.unit_weights is not None
+        w = plan.unit_weights[unit]
+    if plan.factors is not None:
+        w = w * calibration_factor(part, plan)
+    return w
+
+
+def calibration_factor(part: pd.DataFrame, plan: Plan) -> NDArray[np.float64]:
+    assert plan.factors is not None
+    cols = list(plan.calibration)
+    index = plan.factors.index
+    if len(cols) == 1:
+        at = index.get_indexer(pd.Index(part[cols[0]]))
+    else:
+        at = index.get_indexer(pd.MultiIndex.from_frame(part[cols]))
+    return np.asarray(plan.factors.to_numpy()[at], dtype=np.float64)
+
+
+def _status(part: pd.DataFrame, plan: Plan, a: NDArray[np.float64] | None,
+            level_missing: NDArray[np.bool_] | None
+            ) -> tuple[NDArray[np.int8], dict[tuple[str, str], NDArray[np.bool_]]]:
+    """Each row's status and, within the domain, the masks of missing values per
+    column (by-columns, then variables)."""
+    n = part.shape[0]
+    inside = (np.ones(n, dtype=bool) if plan.domain is None
+              else part[plan.domain].to_numpy(dtype=bool))
+    checks: dict[tuple[str, str], NDArray[np.bool_]] = {}
+    bad = np.zeros(n, dtype=bool)
+    for col in plan.by:
+        mask = part[col].isna().to_numpy() & inside
+        checks[(col, "missing")] = mask
+        bad |= mask
+    if a is not None:
+        for j, col in enumerate(list(dict.fromkeys(plan.numerators + plan.denominators))):
+            column = a[:, j]
+            checks[(col, "infinite")] = np.isinf(column)
+            mask = np.isnan(column) & inside
+            checks[(col, "missing")] = mask
+            bad |= mask
+    if level_missing is not None and plan.categorical is not None:
+        levels = part[plan.categorical]
+        if pd.api.types.is_float_dtype(levels.dtype):
+            numbers = float_values(levels)
+            checks[(plan.categorical, "infinite")] = np.isinf(numbers)
+            finite = np.isfinite(numbers)
+            checks[(plan.categorical, "noninteger")] = finite & (
+                numbers != np.round(np.where(finite, numbers, 0.0)))
+        mask = level_missing & inside
+        checks[(plan.categorical, "missing")] = mask
+        bad |= mask
+    status = np.where(inside, np.where(bad, MISSING, ACTIVE), OUTSIDE).astype(np.int8)
+    return status, checks
+
+
+def cell_sums(part: pd.DataFrame, plan: Plan
+              ) -> tuple[dict[tuple[str, str], Problem], pd.DataFrame]:
+    """The value problems of one partition (missing, infinite, non-integer levels),
+    and per (unit, status, by-values[, level][, calibration levels]): ``__w`` (sum of
+    weights), ``__rows``, ``__positive`` (rows with w != 0), and for each numerator
+    ``j`` the sums ``__a{j}`` of ``w a`` and ``__b{j}`` of ``w b`` (ratios only)."""
+    unit = unit_codes(part, plan.keys, plan.table)
+    w = row_weights(part, plan, unit)
+    names = list(dict.fromkeys(plan.numerators + plan.denominators))
+    values = (np.column_stack([float_values(part[c]) for c in names]) if names
+              else None)
+    level_missing = (part[plan.categorical].isna().to_numpy()
+                     if plan.categorical is not None else None)
+    status, checks = _status(part, plan, values, level_missing)
+    active = status == ACTIVE
+    key_cols = [*plan.by, *([plan.categorical] if plan.categorical else []),
+                *plan.calibration]
+    frame = pd.DataFrame({UNIT: unit, STATUS: status}, index=part.index)
+    for col in key_cols:
+        frame[col] = part[col]
+    frame["__w"] = w
+    frame["__rows"] = np.int64(1)
+    frame["__positive"] = (w != 0).astype(np.int64)
+    if values is not None:
+        pos = {c: j for j, c in enumerate(names)}
+        ok = np.where(active[:, None], values, 0.0)
+        for j, col in enumerate(plan.numerators):
+            frame[f"__a{j}"] = w * ok[:, pos[col]]
+        for j, col in enumerate(plan.denominators):
+            frame[f"__b{j}"] = w * ok[:, pos[col]]
+    sums = frame.groupby([UNIT, STATUS, *key_cols], sort=False, observed=True,
+                         dropna=False).sum()
+    return problems(part, checks), sums.reset_index()
+
+
+def add_frames(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Sum partial tables with the same key columns (a node of the reduction tree)."""
+    both = pd.concat(frames, ignore_index=True)
+    if not keys:
+        return both.sum().to_frame().T
+    return both.groupby(keys, sort=False, observed=True, dropna=False).sum().reset_index()
+
+
+def centred_sums(part: pd.DataFrame, plan: Plan, cells: pd.Index,
+                 theta: NDArray[np.float64], centre: NDArray[np.float64],
+                 unit_mean: NDArray[np.float64] | None, n_units: int,
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """With the estimates known: per cell and numerator ``sum w (a - theta b - c)^2``
+    (``centre`` c per cell), and for element samples (``unit_mean`` given, the mean
+    score ``w (a - theta b)`` per (stratum, cell) and numerator) the centred
+    cross-products per (stratum, cell): shape (strata * cells, m, m)."""
+    unit = unit_codes(part, plan.keys, plan.table)
+    w = row_weights(part, plan, unit)
+    k, m = len(cells), plan.width
+    cell = cell_of(part, plan.by, cells)
+    a, b, status = _values(part, plan)
+    keep = (status == ACTIVE) & (cell >= 0)
+    cell, unit, w, a, b = cell[keep], unit[keep], w[keep], a[keep], b[keep]
+    dev = a - theta[cell] * b - centre[cell]
+    squares = np.empty((k, m))
+    for j in range(m):  # numerators, not cells
+        squares[:, j] = np.bincount(cell, weights=w * dev[:, j] ** 2, minlength=k)
+    if unit_mean is None:
+        return squares, None
+    key = unit * k + cell
+    v = w[:, None] * (a - theta[cell] * b) - unit_mean[key]
+    cross = np.empty((n_units * k, m, m))
+    for i in range(m):
+        for j in range(i, m):  # pairs of numerators
+            cross[:, i, j] = np.bincount(key, weights=v[:, i] * v[:, j],
+                                         minlength=n_units * k)
+            cross[:, j, i] = cross[:, i, j]
+    return squares, cross
+
+
+def _values(part: pd.DataFrame, plan: Plan
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]]:
+    """``a`` and ``b`` (rows, m) of an estimate (level indicators for proportions; ``b``
+    is 1 for means, proportions and totals) and each row's status."""
+    if plan.categorical is not None:
+        assert plan.levels is not None
+        column = part[plan.categorical]
+        code = np.asarray(plan.levels.get_indexer(pd.Index(column)), dtype=np.intp)
+        status, _ = _status(part, plan, None, column.isna().to_numpy())
+        a = (code[:, None] == np.arange(len(plan.levels))).astype(np.float64)
+        return a, np.ones_like(a), status
+    names = list(dict.fromkeys(plan.numerators + plan.denominators))
+    values = np.column_stack([float_values(part[c]) for c in names])
+    status, _ = _status(part, plan, values, None)
+    pos = {c: j for j, c in enumerate(names)}
+    a = values[:, [pos[c] for c in plan.numerators]]
+    b = (np.ones_like(a) if not plan.denominators
+         else values[:, [pos[c] for c in plan.denominators]])
+    return a, b, status
+
+
+def cell_of(part: pd.DataFrame, by: list[str], cells: pd.Index) -> NDArray[np.intp]:
+    """Each row's cell (position in ``cells``, the by-values), -1 for none."""
+    if not by:
+        return np.zeros(part.shape[0], dtype=np.intp)
+    if len(by) == 1:
+        found = cells.get_indexer(pd.Index(part[by[0]]))
+    else:
+        found = cells.get_indexer(pd.MultiIndex.from_frame(part[by]))
+    return np.asarray(found, dtype=np.intp)
+
+
+def replicate_summary(part: pd.DataFrame, weights: str | None, replicates: list[str],
+                      scaled: bool) -> tuple[dict[tuple[str, str], Problem], int, int,
+                                             NDArray[np.float64], NDArray[np.float64]]:
+    """Problems of the weights and replicate weights of one partition, its rows, rows
+    with a non-zero weight, each replicate column's largest value, and the Gram matrix
+    of the replicate weights (of rows with a non-zero weight when they are factors)."""
+    checks: dict[tuple[str, str], NDArray[np.bool_]] = {}
+    n = part.shape[0]
+    if weights is not None:
+        w = float_values(part[weights])
+        checks[(weights, "missing")] = np.isnan(w)
+        checks[(weights, "infinite")] = np.isinf(w)
+        checks[(weights, "negative")] = w < 0
+        positive = w != 0
+    else:
+        positive = np.ones(n, dtype=bool)
+    reps = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
+    for j, col in enumerate(replicates):
+        checks[(col, "missing")] = np.isnan(reps[:, j])
+        checks[(col, "infinite")] = np.isinf(reps[:, j])
+    used = reps[positive] if scaled else reps
+    used = np.where(np.isfinite(used), used, 0.0)
+    largest = used.max(axis=0) if used.shape[0] else np.full(len(replicates), -np.inf)
+    return (problems(part, checks), n, int(positive.sum()), largest, used.T @ used)
+
+
+def replicate_sums(part: pd.DataFrame, plan: Plan, replicates: list[str], cells: pd.Index,
+                   scaled: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per cell and quantity, the totals of ``g a`` and ``g b`` under every replicate
+    weight ``g`` (shape (R, cells * m) each; ``b`` is 1 for means, proportions and
+    totals), from two sparse products per partition. ``scaled``: the replicate
+    columns are factors of the full-sample weights."""
+    import scipy.sparse as sp
+
+    reps = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
+    if scaled:
+        reps = reps * row_weights(part, plan, unit_codes(part, plan.keys, plan.table))[:, None]
+    a, b, status = _values(part, plan)
+    cell = cell_of(part, plan.by, cells)
+    rows = np.flatnonzero((status == ACTIVE) & (cell >= 0))
+    k, m, n = len(cells), a.shape[1], part.shape[0]
+    cols = (cell[rows][:, None] * m + np.arange(m)).ravel()
+    at = (cols, np.repeat(rows, m))
+    a_matrix = sp.csr_matrix((a[rows].ravel(), at), shape=(k * m, n))
+    b_matrix = sp.csr_matrix((b[rows].ravel(), at), shape=(k * m, n))
+    return np.asarray((a_matrix @ reps).T), np.asarray((b_matrix @ reps).T)
