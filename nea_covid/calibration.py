@@ -600,6 +600,9 @@ class Residualizer:
     old_weights: NDArray[np.float64] | None = None
     x: NDArray[np.float64] | None = None
     g: NDArray[np.float64] | None = None
+    #: Rows each row stands for (raking residuals of a Dask design's aggregates, whose
+    #: rows share their weights); None: 1.
+    frequency: NDArray[np.float64] | None = None
 
     def apply(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
         """Residuals of scores ``z`` (rows x columns)."""
@@ -617,13 +620,16 @@ class Residualizer:
             return z - means[codes] * new_w[:, None]
         if self.kind == "rake":
             out = z.copy()
+            freq = self.frequency
             for _ in range(10):  # R's svyrecvar backfits ten times
                 for codes, psw in zip(self.codes, self.weights_after, strict=True):
                     n_levels = int(codes.max()) + 1
                     with np.errstate(divide="ignore", invalid="ignore"):
                         scaled = np.where(psw[:, None] > 0, out / psw[:, None], 0.0)
+                    if freq is not None:  # a row of f rows of equal weight: f times
+                        scaled *= freq[:, None]
                     sums = _indicator(codes, n_levels) @ scaled
-                    counts = np.bincount(codes, minlength=n_levels)[:, None]
+                    counts = np.bincount(codes, weights=freq, minlength=n_levels)[:, None]
                     out = out - psw[:, None] * (sums / counts)[codes]
             return out
         assert self.x is not None

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,8 +51,10 @@ from nea_covid.design import (
 )
 from nea_covid.domains import Missing, by_columns, missing_error, prepare
 from nea_covid.errors import (
+    CalibrationError,
     DesignError,
     FPCError,
+    LonelyPSUWarning,
     MissingValueError,
     SurveyWarning,
     VariableTypeError,
@@ -149,10 +151,52 @@ class _Partitioned:
     _domain_column: str | None
     _rows: int
 
+    _steps: tuple[tuple[str, tuple[Any, ...], dict[str, Any]], ...]
+    _calibration_columns: tuple[str, ...]
+    _factors: pd.Series | None
+    _column: Callable[..., pd.Series]
+
     def _plan(self, **kw: Any) -> pt.Plan:
         return pt.Plan(keys=self._keys, table=self._table,
                        weights=self._weight_name(), unit_weights=self._unit_weights,
-                       domain=self._domain_column, **kw)
+                       domain=self._domain_column, calibration=self._calibration_columns,
+                       factors=self._factors,
+                       replicate_factors=getattr(self, "_replicate_factors", None),
+                       weight_key=(not isinstance(self, ReplicateDesign)
+                                   and any(step[0] == "rake" for step in self._steps)), **kw)
+
+    def _empty_plan(self) -> pt.Plan:
+        return self._plan(numerators=[], denominators=[], categorical=None, by=[])
+
+    def _domain_mask(self, mask: Any) -> Any:
+        """The new domain column: ``mask`` (a boolean Dask Series of the same frame, or
+        a column name) and the current domain."""
+        if isinstance(mask, str):
+            self._column(mask, "domain")
+            column = self._frame[mask]
+        elif type(mask).__module__.split(".")[0] == "dask" and hasattr(mask, "dtype"):
+            column = mask
+        else:
+            raise DesignError(
+                "On a Dask design the domain mask is a boolean Dask Series of the same "
+                "DataFrame (e.g. `ddf['stype'] == 'E'`) or the name of a boolean column, "
+                f"not {type(mask).__name__}.")
+        if not pd.api.types.is_bool_dtype(column.dtype):
+            raise DesignError(f"The domain mask must be boolean, not {column.dtype}.")
+        if self._domain_column is not None:
+            column = self._frame[self._domain_column] & column
+        try:
+            return self._frame.assign(__domain=column)
+        except (ValueError, TypeError, NotImplementedError) as exc:
+            raise DesignError(
+                "The domain mask does not line up with the design's DataFrame; build it "
+                f"from the same DataFrame ({exc}).") from None
+
+    def _check_full(self, what: str) -> None:
+        if self._domain_column is not None:
+            raise DesignError(
+                f"{what} the full design, then take the subset: calibration margins refer "
+                "to the whole population.")
 
     def _weight_name(self) -> str | None:
         raise NotImplementedError
@@ -190,8 +234,8 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
     """
 
     _partitioned = True
-    __slots__ = ("_domain_column", "_element", "_frame", "_keys", "_rows", "_table",
-                 "_unit_design", "_unit_weights")
+    __slots__ = ("_calibration_columns", "_domain_column", "_element", "_factors", "_frame",
+                 "_keys", "_rows", "_steps", "_table", "_unit_design", "_unit_weights")
 
     _unit_design: SurveyDesign | None
     _element: bool
@@ -213,6 +257,7 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         self._domain_column = None
         self._calibration = ()
         self.calibration = None
+        self._steps, self._calibration_columns, self._factors = (), (), None
         self._read_spec(weights, strata, clusters, fpc, nest, lonely_psu)
         spec = self._spec
         weight = spec["weights"][0] if spec["weights"] else None
@@ -352,13 +397,81 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         raise DesignError(_NOT_IN_DASK.format(what="`trim_weights`"))
 
     def poststratify(self, variable: str, totals: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`poststratify`"))
+        """As :meth:`nea_covid.SurveyDesign.poststratify`: one pass for the weights per
+        level; the Taylor variance uses the same residuals as in memory."""
+        return self._calibrated("poststratify", (variable, totals), {}, [variable],
+                                "Post-stratify")
 
-    def rake(self, *args: Any, **kwargs: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`rake`"))
+    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10,
+             progress: bool | None = None) -> Any:
+        """As :meth:`nea_covid.SurveyDesign.rake`: one pass for the weights per
+        combination of the margins' levels; raking itself runs in memory on them."""
+        if not isinstance(margins, Mapping) or not margins:
+            raise DesignError("Give the margins as a mapping: variable -> population counts.")
+        return self._calibrated("rake", (margins,),
+                                {"max_iter": max_iter, "tol": tol, "progress": progress},
+                                list(margins), "Rake")
+
+    def _calibrated(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    variables: list[str], what: str) -> Any:
+        """A copy calibrated by ``method``: the weights per combination of every
+        calibration variable so far (one pass), calibrated in memory by replaying all
+        steps on them; the factor per combination multiplies each row's weight."""
+        self._check_full(what)
+        if self._element:
+            raise DesignError(
+                f"{what}: the Taylor variance of a calibrated sample without clusters is not "
+                "available on a Dask design (yet). Give `clusters=` if the sample has them, "
+                "use replicate weights (`nc.ReplicateDesign`), or calibrate in pandas.")
+        for name in variables:
+            self._column(name)
+        columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
+        steps = (*self._steps, (method, args, kwargs))
+        found, table = self._reduce(
+            pt.combo_sums, functools.partial(_add_tables, keys=columns),
+            self._empty_plan(), columns)
+        _raise_calibration_problems(found, columns)
+        combos = _replayed(_combo_design(table, columns), steps)
+        w0 = table["__w0"].to_numpy(np.float64)
+        factors = np.ones(w0.shape[0])
+        np.divide(combos._weights, w0, out=factors, where=w0 > 0)
+        new = self._copy()
+        new._steps, new._calibration_columns = steps, tuple(columns)
+        new._factors = pd.Series(factors, index=_key_index(table, columns))
+        new.calibration = combos.calibration
+        return new
 
     def subset(self, mask: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`subset`"))
+        """As :meth:`nea_covid.SurveyDesign.subset`, with ``mask`` a boolean Dask
+        Series of the design's DataFrame (or a column name); one pass recounts the
+        degrees of freedom."""
+        frame = self._domain_mask(mask)
+        spec = self._spec
+        weight = self._weight_name()
+        found, table = reduce_partitions(
+            frame, pt.design_summary,
+            functools.partial(_add_tables, keys=self._keys + spec["fpc"]),
+            weight, self._keys, spec["fpc"], "__domain")
+        problem = found.get(("__domain", "missing"))
+        if problem is not None:
+            raise MissingValueError(
+                f"The domain mask has {plural(problem.count, 'missing value')} "
+                f"({_where(problem)}); use `.fillna(False)` to leave those rows out of the "
+                "domain.")
+        positive = np.zeros(len(self._table))
+        at = np.asarray(self._table.get_indexer(_key_index(table, self._keys))
+                        if self._keys else np.zeros(table.shape[0], dtype=np.intp))
+        np.add.at(positive, at, table["__positive"].to_numpy(np.float64))
+        new = self._copy()
+        new._frame, new._domain_column = frame, "__domain"
+        if self._element:
+            new.degf = int(positive.sum() - np.count_nonzero(positive))
+        else:
+            assert self._unit_design is not None
+            units = self._unit_design._copy()
+            units._set_weights((positive > 0).astype(np.float64))
+            new.degf = units._compute_degf()
+        return new
 
     def __repr__(self) -> str:
         text = super().__repr__().replace("SurveyDesign:", "SurveyDesign (Dask):", 1)
@@ -376,11 +489,51 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
             return _ElementAggregate(self, agg, weights, sums, plan)
         assert self._unit_design is not None
         unit = sums[pt.UNIT].to_numpy(dtype=np.intp)
-        return self._unit_design._on_units(agg, unit, weights)
+        if self._steps:  # calibrate the aggregates as the rows: the same residuals
+            for col in self._calibration_columns:
+                agg[col] = sums[col].to_numpy()
+            design = _replayed(self._unit_design._on_units(
+                agg, unit, sums["__w0"].to_numpy(dtype=np.float64)), self._steps)
+            # raking residuals average per row (R): each aggregate's rows share a weight
+            rows = sums["__rows"].to_numpy(dtype=np.float64)
+            design._calibration = tuple(
+                dataclasses.replace(step, frequency=rows) if step.kind == "rake" else step
+                for step in design._calibration)
+        else:
+            design = self._unit_design._on_units(agg, unit, weights)
+        assert isinstance(design, BaseDesign)
+        return design
 
 
 _NOT_IN_DASK = ("{what} is not available for a design on a Dask DataFrame (yet); compute on "
                 "the pandas DataFrame for it.")
+
+
+def _raise_calibration_problems(found: dict[tuple[str, str], pt.Problem],
+                                columns: list[str]) -> None:
+    for name in columns:
+        problem = found.get((name, "missing"))
+        if problem is not None:
+            raise CalibrationError(
+                f"Calibration variable {name!r} has {plural(problem.count, 'missing value')}; "
+                "every row needs a category.")
+
+
+def _combo_design(table: pd.DataFrame, columns: list[str]) -> SurveyDesign:
+    """An in-memory design with one row per combination of calibration levels,
+    weighted by the combination's weights: calibrating it calibrates the rows."""
+    frame = table[[*columns, "__w0"]].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LonelyPSUWarning)
+        return SurveyDesign(frame, weights="__w0", lonely_psu="certainty")
+
+
+def _replayed(design: Any, steps: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]
+              ) -> Any:
+    """``design`` calibrated by every step in turn, as the Dask design was."""
+    for method, args, kwargs in steps:
+        design = getattr(design, method)(*args, **kwargs)
+    return design
 
 
 def _check_numeric(role: str, col: str, dtype: Any) -> None:
@@ -420,6 +573,9 @@ class _Aggregate(BaseDesign):
         self.degf = parent.degf
         self.squares: NDArray[np.float64] | None = None
         self._prep: Any = None
+
+    def _compute_degf(self) -> int:
+        return int(self._parent.degf)
 
 
 class _ElementAggregate(_Aggregate):
@@ -558,7 +714,8 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
     """
 
     _partitioned = True
-    __slots__ = ("_domain_column", "_frame", "_gram", "_keys", "_names", "_rows", "_table",
+    __slots__ = ("_calibration_columns", "_domain_column", "_factors", "_frame", "_gram",
+                 "_keys", "_names", "_replicate_factors", "_rows", "_steps", "_table",
                  "_unit_weights", "_weight")
 
     _gram: NDArray[np.float64]
@@ -584,7 +741,9 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         self._domain_column = None
         self._calibration = ()
         self.calibration = None
-        self._keys, self._table, self._unit_weights = [], pd.RangeIndex(1), None
+        self._keys, self._table, self._unit_weights = [], pd.RangeIndex(1), np.ones(1)
+        self._steps, self._calibration_columns, self._factors = (), (), None
+        self._replicate_factors: NDArray[np.float64] | None = None
         if weights is None:
             warnings.warn("No full-sample weights given: equal weights assumed.",
                           SurveyWarning, stacklevel=2)
@@ -603,7 +762,7 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         self._names = names
         scaled = not combined_weights
         found, n_rows, n_positive, largest, gram = self._reduce(
-            pt.replicate_summary, _add_replicate_summaries, weights, names, scaled)
+            pt.replicate_summary, _add_replicate_summaries, self._empty_plan(), names, scaled)
         if weights is not None:
             for what in ("missing", "infinite", "negative"):
                 problem = found.get((weights, what))
@@ -657,16 +816,74 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         raise DesignError(_NOT_IN_DASK.format(what="`design.weights`"))
 
     def subset(self, mask: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`subset`"))
+        """As :meth:`nea_covid.ReplicateDesign.subset`, with ``mask`` a boolean Dask
+        Series of the design's DataFrame (or a column name); one pass recounts the
+        rank of the replicate weights (degrees of freedom)."""
+        new = self._copy()
+        new._frame, new._domain_column = self._domain_mask(mask), "__domain"
+        new._gram = new._summary()[4]
+        new.degf = new._rank() - 1
+        return new
 
     def poststratify(self, variable: str, totals: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`poststratify`"))
+        """As :meth:`nea_covid.ReplicateDesign.poststratify`: every replicate is
+        post-stratified, in memory, on its weights per level (one pass)."""
+        return self._calibrated("poststratify", (variable, totals), {}, [variable],
+                                "Post-stratify")
 
-    def rake(self, *args: Any, **kwargs: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`rake`"))
+    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10,
+             progress: bool | None = None) -> Any:
+        """As :meth:`nea_covid.ReplicateDesign.rake`: every replicate is raked, in
+        memory, on its weights per combination of the margins' levels (one pass)."""
+        if not isinstance(margins, Mapping) or not margins:
+            raise DesignError("Give the margins as a mapping: variable -> population counts.")
+        return self._calibrated("rake", (margins,),
+                                {"max_iter": max_iter, "tol": tol, "progress": progress},
+                                list(margins), "Rake")
 
     def calibrate(self, *args: Any, **kwargs: Any) -> Any:
         raise DesignError(_NOT_IN_DASK.format(what="`calibrate`"))
+
+    def _summary(self) -> Any:
+        return self._reduce(pt.replicate_summary, _add_replicate_summaries,
+                            self._empty_plan(), self._names, self._scaled_by_weights)
+
+    def _calibrated(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    variables: list[str], what: str) -> Any:
+        """A copy calibrated by ``method``: the weights and replicate weights per
+        combination of every calibration variable so far (one pass), calibrated in
+        memory by replaying all steps; factors per combination and replicate."""
+        self._check_full(what)
+        for name in variables:
+            self._column(name)
+        columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
+        steps = (*self._steps, (method, args, kwargs))
+        found, table = self._reduce(
+            pt.combo_sums, functools.partial(_add_tables, keys=columns), self._empty_plan(),
+            columns, self._names, self._scaled_by_weights)
+        _raise_calibration_problems(found, columns)
+        rep_cols = [f"__r{j}" for j in range(len(self._names))]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveyWarning)
+            combos = ReplicateDesign(
+                table[[*columns, "__w0", *rep_cols]].reset_index(drop=True), weights="__w0",
+                replicate_weights=rep_cols, method=self.method,  # type: ignore[arg-type]
+                scale=self.scale, rscales=list(self.rscales), mse=self.mse,
+                combined_weights=True, rho=self.rho)
+        combos = _replayed(combos, steps)
+        w0 = table["__w0"].to_numpy(np.float64)
+        r0 = table[rep_cols].to_numpy(np.float64)
+        factors, rep_factors = np.ones(w0.shape[0]), np.ones(r0.shape)
+        np.divide(combos._weights, w0, out=factors, where=w0 > 0)
+        np.divide(combos._replicates, r0, out=rep_factors, where=r0 != 0)
+        new = self._copy()
+        new._steps, new._calibration_columns = steps, tuple(columns)
+        new._factors = pd.Series(factors, index=_key_index(table, columns))
+        new._replicate_factors = rep_factors
+        new.calibration = combos.calibration
+        new._gram = new._summary()[4]
+        new.degf = new._rank() - 1
+        return new
 
     def __repr__(self) -> str:
         text = super().__repr__().replace("ReplicateDesign:", "ReplicateDesign (Dask):", 1)
@@ -741,7 +958,11 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
         numeric_matrix(design, list(dict.fromkeys(numerators + denominators)))  # dtypes
     plan = design._plan(numerators=numerators, denominators=denominators,
                         categorical=categorical, by=by_cols)
-    keys = [pt.UNIT, pt.STATUS, *by_cols, *([categorical] if categorical else [])]
+    keys = list(dict.fromkeys([pt.UNIT, pt.STATUS, *by_cols,
+                               *([categorical] if categorical else []),
+                               *design._calibration_columns]))
+    if plan.weight_key:
+        keys.append(pt.WEIGHT_KEY)
     found, sums = design._reduce(pt.cell_sums, functools.partial(_add_tables, keys=keys), plan)
     _raise_value_problems(found, [*dict.fromkeys(numerators + denominators)], categorical,
                           by_cols, missing)
@@ -750,7 +971,9 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
     if categorical is not None:
         levels = _levels(design, categorical, sums)
         plan = dataclasses.replace(plan, levels=levels)
-        sums = _levels_as_columns(sums, categorical, levels, [pt.UNIT, pt.STATUS, *by_cols])
+        sums = _levels_as_columns(sums, categorical, levels,
+                                  [k for k in keys if k != categorical or k in by_cols
+                                   or k in design._calibration_columns])
         status = sums[pt.STATUS].to_numpy()
         width = len(levels)
         frame = pd.DataFrame({"variable": [categorical] * width, "level": list(levels)})
@@ -760,6 +983,8 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
         frame = pd.DataFrame({"variable": numerators})
     agg = _aggregate_frame(design, sums, by_cols, width, bool(denominators), status)
     agg_design = design._aggregate_design(agg, sums, plan)
+    if (status == pt.OUTSIDE).any():  # a subset: the other rows stay for the variance
+        agg_design = agg_design.subset(status != pt.OUTSIDE)
     names = [f"__y{j}" for j in range(width)]
     incomplete = {name: np.isnan(agg[name].to_numpy()) for name in names}
     prep = prepare(agg_design, incomplete, by_cols, "omit",
@@ -837,8 +1062,10 @@ def _levels_as_columns(sums: pd.DataFrame, name: str, levels: pd.Index, keys: li
     first = np.unique(group, return_index=True)[1]
     out = sums.iloc[first][keys].reset_index(drop=True)
     size = first.shape[0]
-    for col in ("__w", "__rows", "__positive"):
-        out[col] = np.bincount(group, weights=sums[col].to_numpy(np.float64), minlength=size)
+    for col in ("__w", "__w0", "__rows", "__positive"):
+        if col in sums:
+            out[col] = np.bincount(group, weights=sums[col].to_numpy(np.float64),
+                                   minlength=size)
     out["__rows"] = out["__rows"].astype(np.int64)
     out["__positive"] = out["__positive"].astype(np.int64)
     code = np.asarray(levels.get_indexer(pd.Index(sums[name])), dtype=np.intp)

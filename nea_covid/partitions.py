@@ -22,6 +22,7 @@ the whole sample.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ LABELS_KEPT = 5
 ACTIVE, MISSING, OUTSIDE = 0, 1, 2
 UNIT = "__unit"
 STATUS = "__status"
+WEIGHT_KEY = "__weight"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ def float_values(column: pd.Series) -> NDArray[np.float64]:
 
 # ---------------------------------------------------------------------- the design
 def design_summary(
-    part: pd.DataFrame, weights: str | None, keys: list[str], fpc: list[str]
+    part: pd.DataFrame, weights: str | None, keys: list[str], fpc: list[str],
+    domain: str | None = None,
 ) -> tuple[dict[tuple[str, str], Problem], pd.DataFrame]:
     """Validation problems of one partition and its rows per design key.
 
@@ -94,6 +97,10 @@ def design_summary(
         positive = w != 0
     else:
         positive = np.ones(part.shape[0], dtype=bool)
+    if domain is not None:
+        inside = part[domain]
+        checks[(domain, "missing")] = inside.isna().to_numpy()
+        positive = positive & inside.fillna(False).to_numpy(dtype=bool)
     complete = np.ones(part.shape[0], dtype=bool)
     for col in keys:
         missing = part[col].isna().to_numpy()
@@ -162,8 +169,10 @@ class Plan:
     by: list[str]
     domain: str | None = None
     levels: pd.Index | None = None  # of ``categorical``, once known
+    weight_key: bool = False  # keep rows of different (uncalibrated) weights apart
     calibration: tuple[str, ...] = ()
     factors: pd.Series | None = None  # calibration factor per level combination
+    replicate_factors: NDArray[np.float64] | None = None  # (combinations, R)
 
     @property
     def width(self) -> int:
@@ -185,7 +194,8 @@ def row_weights(part: pd.DataFrame, plan: Plan, unit: NDArray[np.intp]
     return w
 
 
-def calibration_factor(part: pd.DataFrame, plan: Plan) -> NDArray[np.float64]:
+def combo_of(part: pd.DataFrame, plan: Plan) -> NDArray[np.intp]:
+    """Each row's combination of calibration levels (position in ``plan.factors``)."""
     assert plan.factors is not None
     cols = list(plan.calibration)
     index = plan.factors.index
@@ -193,7 +203,12 @@ def calibration_factor(part: pd.DataFrame, plan: Plan) -> NDArray[np.float64]:
         at = index.get_indexer(pd.Index(part[cols[0]]))
     else:
         at = index.get_indexer(pd.MultiIndex.from_frame(part[cols]))
-    return np.asarray(plan.factors.to_numpy()[at], dtype=np.float64)
+    return np.asarray(at, dtype=np.intp)
+
+
+def calibration_factor(part: pd.DataFrame, plan: Plan) -> NDArray[np.float64]:
+    assert plan.factors is not None
+    return np.asarray(plan.factors.to_numpy()[combo_of(part, plan)], dtype=np.float64)
 
 
 def _status(part: pd.DataFrame, plan: Plan, a: NDArray[np.float64] | None,
@@ -203,7 +218,7 @@ def _status(part: pd.DataFrame, plan: Plan, a: NDArray[np.float64] | None,
     column (by-columns, then variables)."""
     n = part.shape[0]
     inside = (np.ones(n, dtype=bool) if plan.domain is None
-              else part[plan.domain].to_numpy(dtype=bool))
+              else part[plan.domain].fillna(False).to_numpy(dtype=bool))
     checks: dict[tuple[str, str], NDArray[np.bool_]] = {}
     bad = np.zeros(n, dtype=bool)
     for col in plan.by:
@@ -247,12 +262,17 @@ def cell_sums(part: pd.DataFrame, plan: Plan
                      if plan.categorical is not None else None)
     status, checks = _status(part, plan, values, level_missing)
     active = status == ACTIVE
-    key_cols = [*plan.by, *([plan.categorical] if plan.categorical else []),
-                *plan.calibration]
+    key_cols = list(dict.fromkeys([*plan.by, *([plan.categorical] if plan.categorical else []),
+                                   *plan.calibration]))
     frame = pd.DataFrame({UNIT: unit, STATUS: status}, index=part.index)
     for col in key_cols:
         frame[col] = part[col]
     frame["__w"] = w
+    if plan.factors is not None:  # the weights before calibration, for replaying it
+        frame["__w0"] = row_weights(part, dataclasses.replace(plan, factors=None), unit)
+        if plan.weight_key:
+            frame[WEIGHT_KEY] = frame["__w0"]
+            key_cols.append(WEIGHT_KEY)
     frame["__rows"] = np.int64(1)
     frame["__positive"] = (w != 0).astype(np.int64)
     if values is not None:
@@ -264,6 +284,29 @@ def cell_sums(part: pd.DataFrame, plan: Plan
             frame[f"__b{j}"] = w * ok[:, pos[col]]
     sums = frame.groupby([UNIT, STATUS, *key_cols], sort=False, observed=True,
                          dropna=False).sum()
+    return problems(part, checks), sums.reset_index()
+
+
+def combo_sums(part: pd.DataFrame, plan: Plan, columns: list[str],
+               replicates: list[str] | None = None, scaled: bool = False,
+               ) -> tuple[dict[tuple[str, str], Problem], pd.DataFrame]:
+    """Per combination of the calibration ``columns``: the weights before calibration
+    (``__w0``), the rows, and (``replicates``) the replicate weights ``r0, r1, ...``
+    (final ones: multiplied by the weights when they are factors); missing values per
+    column."""
+    unit = unit_codes(part, plan.keys, plan.table)
+    w = row_weights(part, dataclasses.replace(plan, factors=None), unit)
+    checks = {(col, "missing"): part[col].isna().to_numpy() for col in columns}
+    frame = part[columns].copy()
+    frame["__w0"] = w
+    frame["__rows"] = np.int64(1)
+    if replicates:
+        reps = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
+        if scaled:
+            reps = reps * w[:, None]
+        for j in range(len(replicates)):  # replicate columns, not rows
+            frame[f"__r{j}"] = reps[:, j]
+    sums = frame.groupby(columns, sort=False, observed=True, dropna=False).sum()
     return problems(part, checks), sums.reset_index()
 
 
@@ -339,30 +382,55 @@ def cell_of(part: pd.DataFrame, by: list[str], cells: pd.Index) -> NDArray[np.in
     return np.asarray(found, dtype=np.intp)
 
 
-def replicate_summary(part: pd.DataFrame, weights: str | None, replicates: list[str],
-                      scaled: bool) -> tuple[dict[tuple[str, str], Problem], int, int,
-                                             NDArray[np.float64], NDArray[np.float64]]:
+def replicate_summary(part: pd.DataFrame, plan: Plan, replicates: list[str], scaled: bool
+                      ) -> tuple[dict[tuple[str, str], Problem], int, int,
+                                 NDArray[np.float64], NDArray[np.float64]]:
     """Problems of the weights and replicate weights of one partition, its rows, rows
     with a non-zero weight, each replicate column's largest value, and the Gram matrix
-    of the replicate weights (of rows with a non-zero weight when they are factors)."""
+    of the replicate weights as the design stores them (R's rank for ``degf``): the
+    columns as given (factors: of rows with a non-zero weight), or after calibration
+    the final weights; rows of the domain only."""
     checks: dict[tuple[str, str], NDArray[np.bool_]] = {}
     n = part.shape[0]
-    if weights is not None:
-        w = float_values(part[weights])
-        checks[(weights, "missing")] = np.isnan(w)
-        checks[(weights, "infinite")] = np.isinf(w)
-        checks[(weights, "negative")] = w < 0
+    if plan.weights is not None:
+        w = float_values(part[plan.weights])
+        checks[(plan.weights, "missing")] = np.isnan(w)
+        checks[(plan.weights, "infinite")] = np.isinf(w)
+        checks[(plan.weights, "negative")] = w < 0
         positive = w != 0
     else:
         positive = np.ones(n, dtype=bool)
-    reps = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
+    raw = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
     for j, col in enumerate(replicates):
-        checks[(col, "missing")] = np.isnan(reps[:, j])
-        checks[(col, "infinite")] = np.isinf(reps[:, j])
-    used = reps[positive] if scaled else reps
-    used = np.where(np.isfinite(used), used, 0.0)
-    largest = used.max(axis=0) if used.shape[0] else np.full(len(replicates), -np.inf)
+        checks[(col, "missing")] = np.isnan(raw[:, j])
+        checks[(col, "infinite")] = np.isinf(raw[:, j])
+    finite = np.where(np.isfinite(raw), raw, 0.0)
+    largest = finite.max(axis=0) if n else np.full(len(replicates), -np.inf)
+    keep = np.ones(n, dtype=bool)
+    if plan.domain is not None:
+        keep &= part[plan.domain].fillna(False).to_numpy(dtype=bool)
+    if plan.replicate_factors is not None:
+        stored = np.where(np.isfinite(raw), replicate_matrix(part, plan, replicates, scaled),
+                          0.0)
+    else:
+        stored = finite
+        if scaled:
+            keep &= positive
+    used = stored[keep]
     return (problems(part, checks), n, int(positive.sum()), largest, used.T @ used)
+
+
+def replicate_matrix(part: pd.DataFrame, plan: Plan, replicates: list[str], scaled: bool
+                     ) -> NDArray[np.float64]:
+    """The final replicate weights of a partition's rows (rows x R): the columns, times
+    the weights when they are factors, times the calibration factors per replicate."""
+    reps = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
+    if scaled:
+        unit = unit_codes(part, plan.keys, plan.table)
+        reps = reps * row_weights(part, dataclasses.replace(plan, factors=None), unit)[:, None]
+    if plan.replicate_factors is not None:
+        reps = reps * plan.replicate_factors[combo_of(part, plan)]
+    return reps
 
 
 def replicate_sums(part: pd.DataFrame, plan: Plan, replicates: list[str], cells: pd.Index,
@@ -373,9 +441,7 @@ def replicate_sums(part: pd.DataFrame, plan: Plan, replicates: list[str], cells:
     columns are factors of the full-sample weights."""
     import scipy.sparse as sp
 
-    reps = part[replicates].to_numpy(dtype=np.float64, na_value=np.nan)
-    if scaled:
-        reps = reps * row_weights(part, plan, unit_codes(part, plan.keys, plan.table))[:, None]
+    reps = replicate_matrix(part, plan, replicates, scaled)
     a, b, status = _values(part, plan)
     cell = cell_of(part, plan.by, cells)
     rows = np.flatnonzero((status == ACTIVE) & (cell >= 0))
