@@ -937,7 +937,8 @@ def _deff_centre(scores: Any, prep: Any) -> NDArray[np.float64]:
 
 
 def _estimate(design: Any, statistic: str, numerators: list[str], denominators: list[str],
-              by: Any, missing: Missing, frame: pd.DataFrame | None) -> Estimate:
+              by: Any, missing: Missing, frame: pd.DataFrame | None, *,
+              with_deff: bool = True, with_domain_df: bool = False) -> Estimate:
     """One ratio estimate on a Dask design: partial sums, the aggregate frame, and the
     in-memory :func:`~nea_covid.estimators.ratio_of_totals` on it."""
     if missing not in ("raise", "omit"):
@@ -988,7 +989,7 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
     names = [f"__y{j}" for j in range(width)]
     incomplete = {name: np.isnan(agg[name].to_numpy()) for name in names}
     prep = prepare(agg_design, incomplete, by_cols, "omit",
-                   with_domain_df=statistic == "proportion")
+                   with_domain_df=with_domain_df or statistic == "proportion")
     check_size(prep.n_cells, width, prep.by)
     if isinstance(agg_design, _Aggregate):
         agg_design._prep = prep
@@ -1004,8 +1005,9 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
                         minlength=k).astype(np.int64)
     n_rows = np.bincount(prep.cell, weights=prep.take(sums["__rows"].to_numpy(np.float64)),
                          minlength=k).astype(np.int64)
-    deff = _design_effect(design, agg_design, plan, prep, est, statistic, numerator,
-                          denominator, n_obs)
+    deff = (_design_effect(design, agg_design, plan, prep, est, statistic, numerator,
+                           denominator, n_obs) if with_deff
+            else np.full(est.estimate.shape[0], np.nan))
     return dataclasses.replace(est, n_obs=np.repeat(n_obs, width), deff=deff,
                                n_missing=n_missing, _n_rows=np.repeat(n_rows, width))
 
@@ -1142,3 +1144,182 @@ def _cells_index_of(prep: Any, plan: pt.Plan) -> pd.Index:
         cells: pd.Index = pd.Index(prep.labels[plan.by[0]].array)
         return cells
     return pd.MultiIndex.from_frame(prep.labels[list(plan.by)])
+
+
+# ---------------------------------------------------------------------- quantiles
+#: Bins per target and pass of the quantile search.
+QUANTILE_BINS = 1024
+#: A target's interval is read value by value once it holds at most this many rows.
+QUANTILE_ROWS = 100_000
+#: Histogram passes before the values are read whatever their number (ties).
+QUANTILE_PASSES = 6
+
+
+class PartitionedCells:
+    """The cells of a quantile on a Dask design (:class:`nea_covid.quantiles.Cells`).
+
+    The cells, counts and missing values come from the ratio estimate of the same
+    variables (one pass). Each quantile is then found exactly by narrowing an interval
+    of values per (cell, probability): a pass counts the weight in :data:`QUANTILE_BINS`
+    bins of the interval, the bin where the weighted CDF crosses ``p`` becomes the next
+    interval, until it holds at most :data:`QUANTILE_ROWS` rows; a last pass reads its
+    distinct values with their weights, and R's ``qrule_math`` is applied to them with
+    the weight below the interval. Typical data need two to four passes per search.
+    """
+
+    def __init__(self, design: Any, names: list[str], by: Any, missing: Missing) -> None:
+        self.design, self.names = design, names
+        means = _estimate(design, "mean", names, [], by, missing, None, with_deff=False,
+                          with_domain_df=True)
+        m = len(names)
+        self.by = means.by
+        self.n_cells = means.estimate.shape[0] // m
+        first = np.arange(self.n_cells) * m
+        self.labels = means.cells.iloc[first][list(self.by)].reset_index(drop=True)
+        self.levels = means._by_levels or {}
+        self.n_obs = means.n_obs[first]
+        assert means._n_rows is not None
+        assert means._domain_df is not None
+        self.n_rows, self.domain_df = means._n_rows[first], means._domain_df[first]
+        self.n_missing = means.n_missing
+        self.plan = design._plan(numerators=names, denominators=[], categorical=None,
+                                 by=list(self.by))
+        self.cells = (pd.RangeIndex(1) if not self.by else _labels_index(self.labels, self.by))
+        self.low, self.high = design._reduce(pt.quantile_ranges, _min_max, self.plan,
+                                             self.cells)
+        self.by_arg, self.missing = by, missing
+
+    def search(self, variable: int, cell: NDArray[np.intp], p: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+        from nea_covid.quantiles import TIE_TOLERANCE
+
+        n_targets = cell.shape[0]
+        out = np.full(n_targets, np.nan)
+        if n_targets == 0:
+            return out
+        slots = _slots(cell, self.n_cells)
+        low = self.low[cell, variable].copy()
+        high = self.high[cell, variable].copy()
+        empty = ~(low <= high)
+        low[empty], high[empty] = 0.0, -1.0  # no rows: nothing falls inside
+        total = None
+        for _ in range(QUANTILE_PASSES):  # passes over the data, each narrowing 1000-fold
+            below, weights, counts = self.design._reduce(
+                pt.quantile_histogram, _add_arrays, self.plan, self.cells, variable, slots,
+                low, high, QUANTILE_BINS)
+            if total is None:
+                total = below + weights.sum(axis=1)
+            level = p * total
+            tol = TIE_TOLERANCE * total
+            cum = below[:, None] + np.cumsum(weights, axis=1)
+            crossing = np.minimum((cum <= (level + tol)[:, None]).sum(axis=1),
+                                  QUANTILE_BINS - 1)
+            rows = counts[np.arange(n_targets), crossing]
+            done = empty | (counts.sum(axis=1) <= QUANTILE_ROWS) | (low == high)
+            if done.all():
+                break
+            width = (high - low) / QUANTILE_BINS
+            narrow = ~done & (rows <= counts.sum(axis=1))
+            new_low = low + crossing * width
+            new_high = np.where(crossing == QUANTILE_BINS - 1, high,
+                                low + (crossing + 1) * width)
+            low = np.where(narrow, new_low, low)
+            high = np.where(narrow, new_high, high)
+        assert total is not None
+        below, previous, following, values = self.design._reduce(
+            pt.quantile_values, pt.add_quantile_values, self.plan, self.cells, variable,
+            slots, low, high)
+        return _qrule_math(p * total, TIE_TOLERANCE * total, below, previous, following,
+                           values, n_targets, empty)
+
+    def cdf(self, qhat: NDArray[np.float64], columns: pd.DataFrame) -> Estimate:
+        cells = self.cells
+        names, by = self.names, list(self.by)
+        derived = [f"__below{i}" for i in range(len(columns))]
+        frame = self.design._frame.map_partitions(
+            _below_columns, names, by, cells, qhat.reshape(self.n_cells, -1), derived,
+            meta=self.design._frame._meta.assign(**{c: np.float64(0) for c in derived}))
+        design = self.design._copy()
+        design._frame, design._data = frame, frame._meta
+        est = _estimate(design, "mean", derived, [], self.by_arg, self.missing, columns,
+                        with_deff=False, with_domain_df=True)
+        return dataclasses.replace(est, statistic="proportion")
+
+
+def _below_columns(part: pd.DataFrame, names: list[str], by: list[str], cells: pd.Index,
+                   qhat: NDArray[np.float64], derived: list[str]) -> pd.DataFrame:
+    """Indicators ``x <= qhat`` of each row's cell (NaN where ``x`` is missing)."""
+    cell = pt.cell_of(part, by, cells)
+    q = qhat.shape[1] // len(names)
+    out = {}
+    for j, name in enumerate(names):  # variables and quantiles, not rows
+        x = pt.float_values(part[name])
+        for i in range(q):
+            bound = np.where(cell >= 0, qhat[np.maximum(cell, 0), j * q + i], np.nan)
+            value = (x <= bound).astype(np.float64)
+            value[np.isnan(x)] = np.nan
+            out[derived[j * q + i]] = value
+    return part.assign(**out)
+
+
+def _labels_index(labels: pd.DataFrame, by: Sequence[str]) -> pd.Index:
+    if len(by) == 1:
+        index: pd.Index = pd.Index(labels[by[0]].array)
+        return index
+    return pd.MultiIndex.from_frame(labels[list(by)])
+
+
+def _min_max(parts: list[Any]) -> Any:
+    return (np.minimum.reduce([p[0] for p in parts]), np.maximum.reduce([p[1] for p in parts]))
+
+
+def _slots(cell: NDArray[np.intp], n_cells: int) -> NDArray[np.intp]:
+    """The targets of each cell, one row per cell, padded with -1."""
+    order = np.argsort(cell, kind="stable")
+    counts = np.bincount(cell, minlength=n_cells)
+    width = max(int(counts.max()), 1)
+    rank = np.arange(cell.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+    slots = np.full((n_cells, width), -1, dtype=np.intp)
+    slots[cell[order], rank] = order
+    return slots
+
+
+def _qrule_math(level: NDArray[np.float64], tol: NDArray[np.float64],
+                below: NDArray[np.float64], previous: NDArray[np.float64],
+                following: NDArray[np.float64], values: pd.DataFrame, n_targets: int,
+                empty: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """R's ``qrule_math`` (as :meth:`nea_covid.quantiles._SortedCells.qrule_math`)
+    from each target's interval: its distinct values with their weights and rows, the
+    weight ``below`` it, the value before it and the value after it.
+
+    The last row with cumulative weight at most ``level + tol`` ends a distinct value
+    ``v`` (or is ``previous``): the quantile is ``v`` when its cumulative weight ties
+    with ``level``, else the next value. With no such row, R takes the second row."""
+    values = values.sort_values(["__t", "__x"], ignore_index=True)
+    t = values["__t"].to_numpy(dtype=np.intp)
+    x = np.append(values["__x"].to_numpy(dtype=np.float64), np.nan)  # a guard at the end
+    w = values["__w"].to_numpy(dtype=np.float64)
+    n = np.append(values["__n"].to_numpy(dtype=np.int64), 0)
+    targets = np.arange(n_targets)
+    start = np.searchsorted(t, targets)
+    stop = np.searchsorted(t, targets, side="right")
+    running = np.cumsum(w)
+    cum = running + (below - np.concatenate(([0.0], running))[start])[t]
+    first_past = stop.copy()  # the first distinct value past the level, per target
+    past = np.flatnonzero(cum > (level + tol)[t])
+    np.minimum.at(first_past, t[past], past)
+    inside = first_past > start
+    last = np.maximum(first_past - 1, 0)
+    value = np.where(inside, x[last], previous)
+    weight = np.where(inside, np.append(cum, np.nan)[last], below)
+    after = np.where(first_past < stop, x[first_past],
+                     np.where(np.isfinite(following), following, value))
+    out = np.where(np.abs(weight - level) <= tol, value, after)
+    # no row at or below the level: R's pos 0, not a tie, so the second row
+    nothing = ~inside & ~np.isfinite(previous)
+    second = np.where(n[start] >= 2, x[start],
+                      np.where(stop - start >= 2, x[start + 1],
+                               np.where(np.isfinite(following), following, x[start])))
+    out = np.where(nothing, second, out)
+    out[empty] = np.nan
+    return np.asarray(out, dtype=np.float64)

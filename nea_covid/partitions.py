@@ -451,3 +451,98 @@ def replicate_sums(part: pd.DataFrame, plan: Plan, replicates: list[str], cells:
     a_matrix = sp.csr_matrix((a[rows].ravel(), at), shape=(k * m, n))
     b_matrix = sp.csr_matrix((b[rows].ravel(), at), shape=(k * m, n))
     return np.asarray((a_matrix @ reps).T), np.asarray((b_matrix @ reps).T)
+
+
+# ---------------------------------------------------------------------- quantiles
+def quantile_rows(part: pd.DataFrame, plan: Plan, cells: pd.Index, variable: int
+                  ) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+    """Cell, value and weight of the rows a quantile of ``plan.numerators[variable]``
+    reads: active rows (complete in every variable) with a non-zero weight."""
+    unit = unit_codes(part, plan.keys, plan.table)
+    w = row_weights(part, plan, unit)
+    a, _, status = _values(part, plan)
+    cell = cell_of(part, plan.by, cells)
+    keep = (status == ACTIVE) & (cell >= 0) & (w != 0)
+    return cell[keep], a[keep, variable], w[keep]
+
+
+def quantile_ranges(part: pd.DataFrame, plan: Plan, cells: pd.Index
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per cell and variable the smallest and largest value (+inf / -inf if none)."""
+    k, m = len(cells), len(plan.numerators)
+    low, high = np.full((k, m), np.inf), np.full((k, m), -np.inf)
+    for j in range(m):  # variables, not cells
+        cell, x, _ = quantile_rows(part, plan, cells, j)
+        np.minimum.at(low[:, j], cell, x)
+        np.maximum.at(high[:, j], cell, x)
+    return low, high
+
+
+def _targets_of_rows(cell: NDArray[np.intp], slots: NDArray[np.intp]
+                     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """(row, target) pairs: every row with every target of its cell (``slots``: the
+    targets of each cell, padded with -1)."""
+    rows, targets = [], []
+    for s in range(slots.shape[1]):  # targets per cell (a few quantiles), not rows
+        t = slots[cell, s]
+        ok = np.flatnonzero(t >= 0)
+        rows.append(ok)
+        targets.append(t[ok])
+    return np.concatenate(rows), np.concatenate(targets)
+
+
+def quantile_histogram(part: pd.DataFrame, plan: Plan, cells: pd.Index, variable: int,
+                       slots: NDArray[np.intp], low: NDArray[np.float64],
+                       high: NDArray[np.float64], n_bins: int
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Per target ``t``: the weight of its cell's values below ``low[t]``, and the
+    weights and row counts in ``n_bins`` equal bins of ``[low[t], high[t]]``."""
+    cell, x, w = quantile_rows(part, plan, cells, variable)
+    row, t = _targets_of_rows(cell, slots)
+    x, w = x[row], w[row]
+    n_targets = low.shape[0]
+    below = np.bincount(t, weights=np.where(x < low[t], w, 0.0), minlength=n_targets)
+    inside = (x >= low[t]) & (x <= high[t])
+    t, x, w = t[inside], x[inside], w[inside]
+    width = (high - low)[t]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        position = np.where(width > 0, (x - low[t]) / width * n_bins, 0.0)
+    b = np.clip(position.astype(np.intp), 0, n_bins - 1)
+    key = t * n_bins + b
+    size = n_targets * n_bins
+    weights = np.bincount(key, weights=w, minlength=size).reshape(n_targets, n_bins)
+    counts = np.bincount(key, minlength=size).reshape(n_targets, n_bins).astype(np.float64)
+    return below, weights, counts
+
+
+def quantile_values(part: pd.DataFrame, plan: Plan, cells: pd.Index, variable: int,
+                    slots: NDArray[np.intp], low: NDArray[np.float64],
+                    high: NDArray[np.float64]) -> tuple[Any, ...]:
+    """Per target ``t``: the weight below ``low[t]``, the largest value below it, the
+    smallest above ``high[t]``, and the distinct values in ``[low[t], high[t]]`` with
+    their weights and row counts (a frame ``__t, __x, __w, __n``)."""
+    cell, x, w = quantile_rows(part, plan, cells, variable)
+    row, t = _targets_of_rows(cell, slots)
+    x, w = x[row], w[row]
+    n_targets = low.shape[0]
+    under = x < low[t]
+    below = np.bincount(t, weights=np.where(under, w, 0.0), minlength=n_targets)
+    previous = np.full(n_targets, -np.inf)
+    np.maximum.at(previous, t[under], x[under])
+    over = x > high[t]
+    following = np.full(n_targets, np.inf)
+    np.minimum.at(following, t[over], x[over])
+    inside = ~under & ~over
+    values = pd.DataFrame({"__t": t[inside], "__x": x[inside], "__w": w[inside],
+                           "__n": np.int64(1)})
+    values = values.groupby(["__t", "__x"], sort=False).sum().reset_index()
+    return below, previous, following, values
+
+
+def add_quantile_values(parts: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """Combine :func:`quantile_values` of several partitions."""
+    below = sum(p[0] for p in parts)
+    previous = np.maximum.reduce([p[1] for p in parts])
+    following = np.minimum.reduce([p[2] for p in parts])
+    values = add_frames([p[3] for p in parts], ["__t", "__x"])
+    return below, previous, following, values

@@ -11,6 +11,7 @@ through the inverse CDF; the SE is the interval's width over ``2 t``, as R's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,10 +19,9 @@ from numpy.typing import NDArray
 
 from nea_covid import intervals
 from nea_covid.design import BaseDesign
-from nea_covid.domains import By, Missing, prepare
+from nea_covid.domains import By, Missing, Prepared, prepare
 from nea_covid.errors import ArgumentError, VariableTypeError
 from nea_covid.estimators import (
-    _cell_labels,
     _names,
     check_size,
     numeric_matrix,
@@ -171,32 +171,86 @@ def quantile(
     ):
         raise ArgumentError(f"`quantiles` must be probabilities in [0, 1], not {quantiles!r}.")
     names = _names(variables)
-    y, incomplete = numeric_matrix(design, names)
+    if design._partitioned:
+        numeric_matrix(design, names)  # the dtypes, on the (empty) meta frame
     for name in names:
         if pd.api.types.is_bool_dtype(design._column(name).dtype):
             raise VariableTypeError(f"Column {name!r} is boolean; quantiles need numbers.")
-    prep = prepare(design, incomplete, by, missing, with_domain_df=True)
-    k, q, p_vars = prep.n_cells, probs.size, len(names)
-    check_size(k, q * p_vars, prep.by)
-    values = prep.take(y)
+    if design._partitioned:  # a Dask DataFrame: nea_covid.distributed
+        from nea_covid.distributed import PartitionedCells
 
-    sorted_by_var = [
-        _SortedCells(values[:, j], prep.weights, prep.cell, k) for j in range(p_vars)
-    ]
+        cells: Cells = PartitionedCells(design, names, by, missing)
+    else:
+        y, incomplete = numeric_matrix(design, names)
+        prep = prepare(design, incomplete, by, missing, with_domain_df=True)
+        cells = _RowCells(design, prep, prep.take(y))
+    return woodruff_estimate(design.degf, names, probs, cells, interval_type,
+                             confidence_level)
+
+
+class Cells(Protocol):
+    """What a quantile needs from its domain cells, in memory or on Dask."""
+
+    n_cells: int
+    labels: pd.DataFrame
+    by: tuple[str, ...]
+    levels: dict[str, pd.Index]
+    n_obs: NDArray[np.int64]
+    n_rows: NDArray[np.int64]
+    domain_df: NDArray[np.float64]
+    n_missing: int
+
+    def search(self, variable: int, cell: NDArray[np.intp], p: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+        """R's ``qrule_math`` for each (cell, p) pair of one variable."""
+        ...
+
+    def cdf(self, qhat: NDArray[np.float64], columns: pd.DataFrame) -> Estimate:
+        """Domain means of ``x <= qhat[cell, variable, quantile]`` with their
+        covariance (Woodruff's CDF estimates)."""
+        ...
+
+
+class _RowCells:
+    """Cells of an in-memory design: every row sorted per cell."""
+
+    def __init__(self, design: BaseDesign, prep: Prepared, values: NDArray[np.float64]
+                 ) -> None:
+        self.design, self.prep, self.values = design, prep, values
+        self.n_cells, self.labels, self.by = prep.n_cells, prep.labels, prep.by
+        self.levels, self.n_obs, self.n_rows = prep.levels, prep.n_obs, prep.n_rows
+        self.domain_df, self.n_missing = prep.domain_df, prep.n_missing
+        self.sorted = [_SortedCells(values[:, j], prep.weights, prep.cell, prep.n_cells)
+                       for j in range(values.shape[1])]
+
+    def search(self, variable: int, cell: NDArray[np.intp], p: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+        return self.sorted[variable].qrule_math(cell, p)
+
+    def cdf(self, qhat: NDArray[np.float64], columns: pd.DataFrame) -> Estimate:
+        prep, values = self.prep, self.values
+        below = (values[:, :, None] <= qhat[prep.cell]).reshape(values.shape[0], -1)
+        return ratio_of_totals(self.design, prep, below.astype(np.float64), "weights",
+                               "proportion", columns, with_deff=False)
+
+
+def woodruff_estimate(degf: int, names: list[str], probs: NDArray[np.float64], cells: Cells,
+                      interval_type: str, confidence_level: float) -> Estimate:
+    """Quantiles of every cell, variable and probability, with Woodruff intervals."""
+    k, q, p_vars = cells.n_cells, probs.size, len(names)
+    check_size(k, q * p_vars, cells.by)
     # estimates, cell-major then variable then quantile
     target_cell = np.repeat(np.arange(k), q)
     target_p = np.tile(probs, k)
-    qhat = np.stack([s.qrule_math(target_cell, target_p).reshape(k, q) for s in sorted_by_var],
-                    axis=1)  # (k, p_vars, q)
+    qhat = np.stack([cells.search(j, target_cell, target_p).reshape(k, q)
+                     for j in range(p_vars)], axis=1)  # (k, p_vars, q)
 
     # Woodruff: domain means of x <= qhat, all cells, variables and quantiles at once
-    below = (values[:, :, None] <= qhat[prep.cell]).reshape(values.shape[0], p_vars * q)
     columns = pd.DataFrame({
         "variable": np.repeat(names, q),
         "quantile": np.tile(probs, p_vars),
     })
-    cdf = ratio_of_totals(design, prep, below.astype(np.float64), "weights", "proportion",
-                          columns, with_deff=False)
+    cdf = cells.cdf(qhat, columns)
     f_hat = np.asarray(cdf.estimate)
     se_f = np.asarray(cdf.standard_error)
     estimate = qhat.reshape(-1)
@@ -206,11 +260,11 @@ def quantile(
     def cdf_interval(level: float, method: str) -> tuple[NDArray[np.float64], ...]:
         """The interval for F(q) that Woodruff's method maps back."""
         if method == "mean":
-            return intervals.t_interval(f_hat, se_f, design.degf, level)
+            return intervals.t_interval(f_hat, se_f, degf, level)
         return intervals.proportion_interval(
-            method, f_hat, se_f, design.degf, level,
-            n_obs=np.repeat(prep.n_rows, p_vars * q),
-            domain_df=np.repeat(prep.domain_df, p_vars * q),
+            method, f_hat, se_f, degf, level,
+            n_obs=np.repeat(cells.n_rows, p_vars * q),
+            domain_df=np.repeat(cells.domain_df, p_vars * q),
         )
 
     def woodruff(level: float, method: str) -> ConfidenceInterval:
@@ -223,17 +277,19 @@ def quantile(
         lo_p, hi_p = cdf_interval(level, method)
         low = np.full(estimate.shape[0], np.nan)
         high = np.full(estimate.shape[0], np.nan)
-        for j, s in enumerate(sorted_by_var):  # a handful of variables, not domains
+        for j in range(p_vars):  # a handful of variables, not domains
             this = var_of == j
-            ok_lo = this & ~np.isnan(lo_p) & (lo_p >= 0)
-            ok_hi = this & ~np.isnan(hi_p) & (hi_p <= 1)
-            low[ok_lo] = s.qrule_math(cell_of[ok_lo], lo_p[ok_lo])
-            high[ok_hi] = s.qrule_math(cell_of[ok_hi], hi_p[ok_hi])
+            ok_lo = np.flatnonzero(this & ~np.isnan(lo_p) & (lo_p >= 0))
+            ok_hi = np.flatnonzero(this & ~np.isnan(hi_p) & (hi_p <= 1))
+            both = cells.search(j, np.concatenate([cell_of[ok_lo], cell_of[ok_hi]]),
+                                np.concatenate([lo_p[ok_lo], hi_p[ok_hi]]))
+            low[ok_lo] = both[: ok_lo.size]
+            high[ok_hi] = both[ok_lo.size:]
         return ConfidenceInterval(low, high)
 
     level = intervals.check_level(confidence_level)
     ci = woodruff(level, interval_type)
-    se = (ci.high - ci.low) / (2 * intervals.t_critical(design.degf, level))
+    se = (ci.high - ci.low) / (2 * intervals.t_critical(degf, level))
     lo_p, hi_p = cdf_interval(level, interval_type)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (ci.high - ci.low) / (hi_p - lo_p)
@@ -242,20 +298,21 @@ def quantile(
     slope[ci.high == ci.low] = 0.0
     vcov = np.asarray(cdf.vcov) * slope[:, None] * slope[None, :]
     np.fill_diagonal(vcov, se**2)
-    labels = _cell_labels(prep, columns)
+    k_labels = cells.labels.iloc[np.repeat(np.arange(k), len(columns))].reset_index(drop=True)
+    tiled = columns.iloc[np.tile(np.arange(len(columns)), k)].reset_index(drop=True)
     return Estimate(
         statistic="quantile",
-        cells=labels,
+        cells=pd.concat([k_labels, tiled], axis=1),
         estimate=estimate,
         vcov=vcov,
         standard_error=se,
-        df=design.degf,
-        n_obs=np.repeat(prep.n_obs, p_vars * q),
+        df=degf,
+        n_obs=np.repeat(cells.n_obs, p_vars * q),
         deff=np.full(estimate.shape[0], np.nan),
-        by=prep.by,
-        n_missing=prep.n_missing,
+        by=cells.by,
+        n_missing=cells.n_missing,
         confidence_level=level,
         interval_method="woodruff",
         _special_interval=woodruff,
-        _by_levels=prep.levels,
+        _by_levels=cells.levels,
     )
