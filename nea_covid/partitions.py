@@ -511,8 +511,9 @@ def quantile_histogram(part: pd.DataFrame, plan: Plan, cells: pd.Index, variable
     key = t * n_bins + b
     size = n_targets * n_bins
     weights = np.bincount(key, weights=w, minlength=size).reshape(n_targets, n_bins)
-    counts = np.bincount(key, minlength=size).reshape(n_targets, n_bins).astype(np.float64)
-    return below, weights, counts
+    counts = np.bincount(key, minlength=size).reshape(n_targets, n_bins)
+    return (np.asarray(below, dtype=np.float64), np.asarray(weights, dtype=np.float64),
+            np.asarray(counts, dtype=np.float64))
 
 
 def quantile_values(part: pd.DataFrame, plan: Plan, cells: pd.Index, variable: int,
