@@ -29,7 +29,7 @@ from scipy import special
 from scipy.linalg import lapack
 from scipy.optimize import brentq
 
-from nea_covid.design import BaseDesign, SurveyDesign
+from nea_covid.design import BaseDesign, SurveyDesign, require_rows
 from nea_covid.domains import Missing, Prepared, prepare
 from nea_covid.errors import (
     DegreesOfFreedomError,
@@ -306,6 +306,7 @@ def chisq(
     >>> round(nc.chisq(d, "stype", "awards", statistic="Wald").statistic, 4)
     14.9444
     """
+    require_rows(design, "`nc.chisq`")
     if not isinstance(design, BaseDesign):
         raise DesignError(
             f"`design` must be a SurveyDesign or ReplicateDesign, not {type(design).__name__}."

@@ -29,7 +29,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nea_covid.comparison import Alternative, Comparison, check_alternative
-from nea_covid.design import BaseDesign, SurveyDesign
+from nea_covid.design import BaseDesign, SurveyDesign, require_rows
 from nea_covid.domains import By, Missing
 from nea_covid.errors import (
     ComparisonError,
@@ -874,6 +874,7 @@ def ttest(
     >>> round(float(t.statistic[0]), 4), t.df, round(float(t.pvalue[0]), 4)
     (1.4454, 13.0, 0.172)
     """
+    require_rows(design, "`nc.ttest`")
     from nea_covid.estimators import mean
 
     check_alternative(alternative)

@@ -125,6 +125,22 @@ def design_value_error(role: str, col: str, what: str, count: int, where: str) -
     )
 
 
+def rows_needed(what: str) -> DesignError:
+    """The error for ``what`` on a design whose rows are a Dask DataFrame."""
+    return DesignError(
+        f"{what} is not available for a design on a Dask DataFrame (yet): it needs the "
+        "rows in memory. On Dask, estimate means, totals, ratios, proportions and "
+        "quantiles (and compare, contrast or extrapolate their results), or compute "
+        "on a pandas DataFrame (`ddf[columns].compute()` if it fits)."
+    )
+
+
+def require_rows(design: Any, what: str) -> None:
+    """Refuse a design on a Dask DataFrame where ``what`` needs its rows in memory."""
+    if getattr(design, "_partitioned", False):
+        raise rows_needed(what)
+
+
 def is_dask_frame(data: Any) -> bool:
     """Whether ``data`` is a Dask DataFrame (checked without importing dask)."""
     return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "to_delayed")

@@ -48,6 +48,7 @@ from nea_covid.design import (
     Stage,
     SurveyDesign,
     design_value_error,
+    rows_needed,
 )
 from nea_covid.domains import Missing, by_columns, missing_error, prepare
 from nea_covid.errors import (
@@ -373,14 +374,14 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
     @property
     def weights(self) -> Any:
         """The analysis weights as a Dask Series (zero outside a subset's domain)."""
-        raise DesignError(_NOT_IN_DASK.format(what="`design.weights`"))
+        raise rows_needed("`design.weights`")
 
     @property
     def domain(self) -> NDArray[np.bool_]:
-        raise DesignError(_NOT_IN_DASK.format(what="`design.domain`"))
+        raise rows_needed("`design.domain`")
 
     def analysis_weights(self) -> NDArray[np.float64]:
-        raise DesignError(_NOT_IN_DASK.format(what="`design.analysis_weights()`"))
+        raise rows_needed("`design.analysis_weights()`")
 
     def with_columns(self, columns: Any) -> Any:
         raise DesignError(
@@ -388,13 +389,13 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
             "from `ddf.assign(...)`.")
 
     def to_replicate(self, *args: Any, **kwargs: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`to_replicate`"))
+        raise rows_needed("`to_replicate`")
 
     def calibrate(self, *args: Any, **kwargs: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`calibrate`"))
+        raise rows_needed("`calibrate`")
 
     def trim_weights(self, *args: Any, **kwargs: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`trim_weights`"))
+        raise rows_needed("`trim_weights`")
 
     def poststratify(self, variable: str, totals: Any) -> Any:
         """As :meth:`nea_covid.SurveyDesign.poststratify`: one pass for the weights per
@@ -504,9 +505,6 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         assert isinstance(design, BaseDesign)
         return design
 
-
-_NOT_IN_DASK = ("{what} is not available for a design on a Dask DataFrame (yet); compute on "
-                "the pandas DataFrame for it.")
 
 
 def _raise_calibration_problems(found: dict[tuple[str, str], pt.Problem],
@@ -809,11 +807,11 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         return self._frame
 
     def replicate_weights(self) -> NDArray[np.float64]:
-        raise DesignError(_NOT_IN_DASK.format(what="`replicate_weights()`"))
+        raise rows_needed("`replicate_weights()`")
 
     @property
     def weights(self) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`design.weights`"))
+        raise rows_needed("`design.weights`")
 
     def subset(self, mask: Any) -> Any:
         """As :meth:`nea_covid.ReplicateDesign.subset`, with ``mask`` a boolean Dask
@@ -842,7 +840,7 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
                                 list(margins), "Rake")
 
     def calibrate(self, *args: Any, **kwargs: Any) -> Any:
-        raise DesignError(_NOT_IN_DASK.format(what="`calibrate`"))
+        raise rows_needed("`calibrate`")
 
     def _summary(self) -> Any:
         return self._reduce(pt.replicate_summary, _add_replicate_summaries,
@@ -1045,9 +1043,8 @@ def _levels(design: Any, name: str, sums: pd.DataFrame) -> pd.Index:
     orders them: a Categorical's categories (when Dask knows them), False/True, else
     the sorted distinct values."""
     dtype = design._data[name].dtype
-    if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in list(
-            dtype.categories):
-        categories: pd.Index = pd.Index(dtype.categories.array)
+    categories = _categories(design, name)
+    if categories is not None:
         return categories
     if pd.api.types.is_bool_dtype(dtype):
         return pd.Index([False, True])
@@ -1055,6 +1052,31 @@ def _levels(design: Any, name: str, sums: pd.DataFrame) -> pd.Index:
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(values.cat.categories.dtype)
     return pd.Index(pd.unique(values)).sort_values()
+
+
+def _categories(design: Any, name: str) -> pd.Index | None:
+    """The categories of a categorical column, in their order. Where Dask does not
+    know them (categoricals read from parquet), one pass over the column unites the
+    partitions' categories in their order (Dask's ``cat.as_known`` orders them by
+    the values' appearance instead)."""
+    dtype = design._data[name].dtype
+    if not isinstance(dtype, pd.CategoricalDtype):
+        return None
+    if "__UNKNOWN_CATEGORIES__" not in list(dtype.categories):
+        known: pd.Index = pd.Index(dtype.categories.array)
+        return known
+    united: pd.Index = pd.Index(reduce_partitions(design._frame[[name]], _partition_categories,
+                                                  _united, name))
+    return united
+
+
+def _partition_categories(part: pd.DataFrame, name: str) -> list[Any]:
+    return list(part[name].cat.categories)
+
+
+def _united(parts: list[list[Any]]) -> list[Any]:
+    """The categories of several partitions, in the order they first appear."""
+    return list(dict.fromkeys(c for part in parts for c in part))
 
 
 def _levels_as_columns(sums: pd.DataFrame, name: str, levels: pd.Index, keys: list[str]
@@ -1088,10 +1110,9 @@ def _aggregate_frame(design: Any, sums: pd.DataFrame, by_cols: list[str], width:
     out: dict[str, Any] = {}
     for col in by_cols:
         values: Any = sums[col]
-        dtype = design._data[col].dtype
-        if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in list(
-                dtype.categories):
-            values = pd.Categorical(values, categories=dtype.categories)
+        categories = _categories(design, col)
+        if categories is not None:
+            values = pd.Categorical(values, categories=categories)
         out[col] = values
     missing = status == pt.MISSING
     for prefix, name, count in (("__a", "__y", width),

@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import linalg, stats
 from scipy.linalg import lapack
 
-from nea_covid.design import BaseDesign, SurveyDesign
+from nea_covid.design import BaseDesign, SurveyDesign, require_rows
 from nea_covid.errors import (
     ColumnNotFoundError,
     ConvergenceError,
@@ -1075,6 +1075,7 @@ def glm(
     >>> logit.terms
     ['Intercept', 'ell', 'stype[T.H]', 'stype[T.M]']
     """
+    require_rows(design, "`nc.glm`")
     if not isinstance(design, BaseDesign):
         raise DesignError(
             f"`design` must be a SurveyDesign or ReplicateDesign, not {type(design).__name__}.")

@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nea_covid.design import BaseDesign
+from nea_covid.design import BaseDesign, require_rows
 from nea_covid.domains import By, Missing
 from nea_covid.errors import HarmonisationError, close_matches, plural
 from nea_covid.estimators import proportion
@@ -910,6 +910,7 @@ def harmonised_proportion(
     0   yes       0.5      5  tno_works_at_home v1
     1    no       0.5      5  tno_works_at_home v1
     """
+    require_rows(design, "`nc.harmonised_proportion`")
     columns = definition._derive(design.data, unknown)
     harmonised = design.with_columns(columns)
     base = harmonised.subset(np.asarray(columns[definition.base_column]))
