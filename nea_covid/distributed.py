@@ -52,6 +52,7 @@ from nea_covid.design import (
 )
 from nea_covid.domains import Missing, by_columns, missing_error, prepare
 from nea_covid.errors import (
+    ArgumentError,
     CalibrationError,
     DesignError,
     FPCError,
@@ -1006,8 +1007,20 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
     deff = (_design_effect(design, agg_design, plan, prep, est, statistic, numerator,
                            denominator, n_obs) if with_deff
             else np.full(est.estimate.shape[0], np.nan))
+    extra: dict[str, Any] = {}
+    if statistic == "proportion":
+        extra["_special_interval"] = _no_likelihood_interval
     return dataclasses.replace(est, n_obs=np.repeat(n_obs, width), deff=deff,
-                               n_missing=n_missing, _n_rows=np.repeat(n_rows, width))
+                               n_missing=n_missing, _n_rows=np.repeat(n_rows, width), **extra)
+
+
+def _no_likelihood_interval(level: float, method: str) -> Any:
+    """Proportions on Dask: the profile-likelihood interval refits per row."""
+    if method == "likelihood":
+        raise rows_needed("The 'likelihood' interval (a logistic fit over the rows)")
+    raise ArgumentError(
+        f"Interval method {method!r} is not available for proportions; use 't', 'logit', "
+        "'asin', 'beta', 'mean' or 'xlogit' (on Dask; 'likelihood' needs the rows).")
 
 
 def _raise_value_problems(found: dict[tuple[str, str], pt.Problem], names: list[str],
