@@ -1,5 +1,5 @@
 """Developer tasks: ``nox -s tests``, ``notebooks``, ``docs``, ``lint``, ``typecheck``,
-``slow``, ``r_reference``, ``data``, ``bench``."""
+``slow``, ``r_reference``, ``data``, ``bench``, ``bench_dask``."""
 
 from __future__ import annotations
 
@@ -110,10 +110,21 @@ def bench(session: nox.Session) -> None:
     ``bench_core.py``, then ``bench_replicates.py`` (replicate weights, bootstrap
     conversion, raking), then ``bench_tests.py`` (comparisons, tests and models), all
     with the session's arguments (``--json out.json`` writes ``out.json``,
-    ``out_replicates.json`` and ``out_tests.json``)."""
+    ``out_replicates.json`` and ``out_tests.json``). The Dask benchmark (50 million
+    rows of parquet on a LocalCluster) is its own session: ``nox -s bench_dask``."""
     session.run("python", "-m", "pip", "install", "-e", ".[bench]", "-q")
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
     session.run("python", "benchmarks/bench_replicates.py",
                 *_json_renamed(list(session.posargs), "replicates"))
     session.run("python", "benchmarks/bench_tests.py",
                 *_json_renamed(list(session.posargs), "tests"))
+
+
+@nox.session(python=False)
+def bench_dask(session: nox.Session) -> None:
+    """Dask benchmark (``benchmarks/bench_dask.py``): 50 million rows as partitioned
+    parquet in ``benchmarks/.data`` (written once), design creation and estimators on a
+    LocalCluster of 2 workers, peak memory per worker, and the ratio to the in-memory
+    path; e.g. ``nox -s bench_dask -- --rows 2e6 --files 4 --json out.json``."""
+    session.run("python", "-m", "pip", "install", "-e", ".[bench]", "-q")
+    session.run("python", "benchmarks/bench_dask.py", *session.posargs)

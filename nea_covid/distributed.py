@@ -205,7 +205,27 @@ class _Partitioned:
 
     def _reduce(self, func: Callable[..., Any], combine: Callable[[list[Any]], Any],
                 *args: Any) -> Any:
-        return reduce_partitions(self._frame, func, combine, *args)
+        """:func:`reduce_partitions` over the columns the step reads (the columns of
+        its plan, or of the design for design-level steps): parquet files are read
+        for those columns only."""
+        return reduce_partitions(self._frame[self._columns_of(func, args)], func, combine,
+                                 *args)
+
+    def _columns_of(self, func: Callable[..., Any], args: tuple[Any, ...]) -> list[str]:
+        plan = next((a for a in args if isinstance(a, pt.Plan)), None)
+        wanted: list[Any] = list(self._keys)
+        if plan is not None:
+            wanted += [plan.weights, *plan.numerators, *plan.denominators, plan.categorical,
+                       *plan.by, plan.domain, *plan.calibration]
+        else:
+            wanted += [*(self._weight_name(), self._domain_column)]
+        wanted += [a for a in args if isinstance(a, str)]
+        wanted += [c for a in args if isinstance(a, list) for c in a if isinstance(c, str)]
+        if func in (pt.replicate_summary, pt.replicate_sums) or (
+                func is pt.combo_sums and len(args) > 2):
+            wanted += list(getattr(self, "_names", []))
+        columns = set(self._frame.columns)
+        return [c for c in dict.fromkeys(wanted) if c is not None and c in columns]
 
 
 class DaskSurveyDesign(_Partitioned, SurveyDesign):
@@ -316,7 +336,8 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         keys, fpc_cols = self._keys, spec["fpc"]
         self._unit_design = None
         if (keys and table.duplicated(keys).any()) or (not keys and table.shape[0] > 1):
-            n_bad = int(table.duplicated(keys, keep=False).sum()) if keys else 1
+            n_bad = (int(table.loc[table.duplicated(keys, keep=False), keys]
+                         .drop_duplicates().shape[0]) if keys else 1)
             raise FPCError(
                 f"fpc column {fpc_cols[0]!r} varies within {plural(n_bad, 'stratum')} at "
                 "stage 1. The fpc is a property of the stratum: one population size (or "
@@ -665,10 +686,11 @@ def element_vcov(stage: Stage, lonely_psu: str, n_hk: NDArray[np.float64],
     vcov = -(flat.T @ flat)
     q = s_h[:, None] * n_hk * np.where(n_h[:, None] > 0,
                                        (n_h[:, None] - c_h[:, None] * n_hk) / n_h[:, None], 0.0)
-    inv_scale = 1.0 / scale
-    diag = (np.einsum("hk,hki,hkj->kij", q, mu, mu)
-            + np.einsum("h,hkij->kij", s_h, cross) * inv_scale[:, :, None]
-            * inv_scale[:, None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero denominator: NaN later
+        inv_scale = 1.0 / scale
+        diag = (np.einsum("hk,hki,hkj->kij", q, mu, mu)
+                + np.einsum("h,hkij->kij", s_h, cross) * inv_scale[:, :, None]
+                * inv_scale[:, None, :])
     for cell in range(k):  # diagonal blocks of the cells (m x m each)
         block = slice(cell * m, (cell + 1) * m)
         vcov[block, block] = diag[cell]
@@ -957,7 +979,8 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
     else:
         numeric_matrix(design, list(dict.fromkeys(numerators + denominators)))  # dtypes
     plan = design._plan(numerators=numerators, denominators=denominators,
-                        categorical=categorical, by=by_cols)
+                        categorical=categorical, by=by_cols,
+                        moments=with_deff and statistic in ("mean", "total"))
     keys = list(dict.fromkeys([pt.UNIT, pt.STATUS, *by_cols,
                                *([categorical] if categorical else []),
                                *design._calibration_columns]))
@@ -1005,7 +1028,7 @@ def _estimate(design: Any, statistic: str, numerators: list[str], denominators: 
     n_rows = np.bincount(prep.cell, weights=prep.take(sums["__rows"].to_numpy(np.float64)),
                          minlength=k).astype(np.int64)
     deff = (_design_effect(design, agg_design, plan, prep, est, statistic, numerator,
-                           denominator, n_obs) if with_deff
+                           denominator, n_obs, sums) if with_deff
             else np.full(est.estimate.shape[0], np.nan))
     extra: dict[str, Any] = {}
     if statistic == "proportion":
@@ -1138,9 +1161,29 @@ def _aggregate_frame(design: Any, sums: pd.DataFrame, by_cols: list[str], width:
     return pd.DataFrame(out)
 
 
+def _squares_of_aggregates(sums: pd.DataFrame, prep: Any, theta: NDArray[np.float64],
+                           big_w: NDArray[np.float64], total: bool) -> NDArray[np.float64]:
+    """``sum w (a - c)^2`` per cell from each aggregate's weight ``W``, mean ``m`` and
+    sum of squares ``q`` about it: ``sum q + W (m - c)^2``; ``c`` is the estimate
+    (means) or the cell's mean (totals)."""
+    k, width = theta.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = np.nan_to_num(theta / big_w[:, None] if total else theta)
+    w = prep.take(sums["__w"].to_numpy(np.float64))
+    out = np.empty((k, width))
+    for j in range(width):  # variables, not cells
+        mean = np.zeros(w.shape[0])
+        np.divide(prep.take(sums[f"__a{j}"].to_numpy(np.float64)), w, out=mean, where=w > 0)
+        dev = mean - centre[prep.cell, j]
+        out[:, j] = np.bincount(prep.cell, minlength=k, weights=prep.take(
+            sums[f"__q{j}"].to_numpy(np.float64)) + w * dev * dev)
+    return out
+
+
 def _design_effect(design: Any, agg: BaseDesign, plan: pt.Plan, prep: Any, est: Estimate,
                    statistic: str, numerator: NDArray[np.float64],
-                   denominator: Any, n_obs: NDArray[np.int64]) -> NDArray[np.float64]:
+                   denominator: Any, n_obs: NDArray[np.int64],
+                   sums: pd.DataFrame) -> NDArray[np.float64]:
     """R's design effects from the rows: closed form for proportions, else one more
     pass for ``sum w (a - theta b - c)^2`` per cell (element samples have it already)."""
     k = prep.n_cells
@@ -1159,6 +1202,8 @@ def _design_effect(design: Any, agg: BaseDesign, plan: pt.Plan, prep: Any, est: 
             squares = indicator_squares(theta, scale)
     elif isinstance(agg, _Aggregate) and agg.squares is not None:
         squares = agg.squares
+    elif "__q0" in sums:  # within-aggregate sums of squares from the first pass
+        squares = _squares_of_aggregates(sums, prep, theta, big_w, statistic == "total")
     else:
         total = statistic == "total"
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -170,6 +170,7 @@ class Plan:
     domain: str | None = None
     levels: pd.Index | None = None  # of ``categorical``, once known
     weight_key: bool = False  # keep rows of different (uncalibrated) weights apart
+    moments: bool = False  # also within-group sums of squares of the numerators
     calibration: tuple[str, ...] = ()
     factors: pd.Series | None = None  # calibration factor per level combination
     replicate_factors: NDArray[np.float64] | None = None  # (combinations, R)
@@ -277,14 +278,54 @@ def cell_sums(part: pd.DataFrame, plan: Plan
     frame["__positive"] = (w != 0).astype(np.int64)
     if values is not None:
         pos = {c: j for j, c in enumerate(names)}
-        ok = np.where(active[:, None], values, 0.0)
+        # (infinite values are an error, raised from the problems: sums stay finite)
+        ok = np.where(active[:, None] & np.isfinite(values), values, 0.0)
         for j, col in enumerate(plan.numerators):
             frame[f"__a{j}"] = w * ok[:, pos[col]]
         for j, col in enumerate(plan.denominators):
             frame[f"__b{j}"] = w * ok[:, pos[col]]
-    sums = frame.groupby([UNIT, STATUS, *key_cols], sort=False, observed=True,
-                         dropna=False).sum()
-    return problems(part, checks), sums.reset_index()
+    keys = [UNIT, STATUS, *key_cols]
+    ids, first = group_ids(frame, keys)
+    sums = frame[keys].iloc[first].reset_index(drop=True)
+    size = first.shape[0]
+    for col in frame.columns.difference(keys, sort=False):
+        sums[col] = np.bincount(ids, weights=frame[col].to_numpy(np.float64), minlength=size)
+    sums = sums.astype({"__rows": np.int64, "__positive": np.int64})
+    if values is not None and plan.moments:
+        # within each group, sum w (a - mean a)^2 (design effects without a pass)
+        big_w = sums["__w"].to_numpy()
+        for j, col in enumerate(plan.numerators):
+            mean = np.zeros(size)
+            np.divide(sums[f"__a{j}"].to_numpy(), big_w, out=mean, where=big_w > 0)
+            dev = ok[:, pos[col]] - mean[ids]
+            sums[f"__q{j}"] = np.bincount(ids, weights=w * dev * dev, minlength=size)
+    return problems(part, checks), sums
+
+
+def group_ids(frame: pd.DataFrame, keys: list[str]
+              ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Each row's group (distinct combination of ``keys``, missing values included) and
+    the first row of every group, from one factorisation per key column."""
+    n = frame.shape[0]
+    combined = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in keys:
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+        size = max(len(uniques), 1)
+        if span * size >= 2**62:  # too many combinations for one integer: pandas
+            groups = frame.groupby(keys, sort=False, observed=True, dropna=False).ngroup()
+            return _with_first(np.asarray(groups, dtype=np.intp))
+        combined = combined * size + codes
+        span *= size
+    found, _ = pd.factorize(combined)
+    return _with_first(np.asarray(found, dtype=np.intp))
+
+
+def _with_first(ids: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    n_groups = int(ids.max()) + 1 if ids.size else 0
+    first = np.empty(n_groups, dtype=np.intp)
+    first[ids[::-1]] = np.arange(ids.shape[0])[::-1]
+    return ids, first
 
 
 def combo_sums(part: pd.DataFrame, plan: Plan, columns: list[str],
@@ -311,11 +352,37 @@ def combo_sums(part: pd.DataFrame, plan: Plan, columns: list[str],
 
 
 def add_frames(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-    """Sum partial tables with the same key columns (a node of the reduction tree)."""
+    """Sum partial tables with the same key columns (a node of the reduction tree).
+    Within-group sums of squares ``__q{j}`` (about the group's mean ``__a{j} / __w``)
+    are combined exactly: ``sum q_i + sum w_i (mean_i - mean)^2`` (Chan et al.)."""
     both = pd.concat(frames, ignore_index=True)
     if not keys:
-        return both.sum().to_frame().T
-    return both.groupby(keys, sort=False, observed=True, dropna=False).sum().reset_index()
+        both = both.assign(**{UNIT: 0})
+        keys = [UNIT]
+        drop = True
+    else:
+        drop = False
+    ids, first = group_ids(both, keys)
+    size = first.shape[0]
+    out = both[keys].iloc[first].reset_index(drop=True)
+    moments = [c for c in both.columns if c.startswith("__q")]
+    for col in both.columns.difference(keys, sort=False):
+        if col not in moments:
+            summed = np.bincount(ids, weights=both[col].to_numpy(np.float64), minlength=size)
+            integer = pd.api.types.is_integer_dtype(both[col].dtype)
+            out[col] = summed.astype(np.int64) if integer else summed
+    if moments:
+        w = both["__w"].to_numpy(np.float64)
+        big_w = out["__w"].to_numpy(np.float64)
+        for col in moments:
+            a = both["__a" + col[3:]].to_numpy(np.float64)
+            mean_i, mean = np.zeros(w.shape[0]), np.zeros(size)
+            np.divide(a, w, out=mean_i, where=w > 0)
+            np.divide(out["__a" + col[3:]].to_numpy(np.float64), big_w, out=mean, where=big_w > 0)
+            dev = mean_i - mean[ids]
+            out[col] = np.bincount(ids, weights=both[col].to_numpy(np.float64) + w * dev * dev,
+                                   minlength=size)
+    return out.drop(columns=[UNIT]) if drop else out
 
 
 def centred_sums(part: pd.DataFrame, plan: Plan, cells: pd.Index,
