@@ -725,8 +725,11 @@ class SurveyDesign(BaseDesign):
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per sampled unit (person, school, ...). Never modified.
+    data : pandas.DataFrame or dask.dataframe.DataFrame
+        One row per sampled unit (person, school, ...). Never modified. A Dask
+        DataFrame (e.g. ``dd.read_parquet(...)``) gives a design whose estimates are
+        computed from per-partition sums with the same results
+        (:mod:`nea_covid.distributed`; needs the ``dask`` extra).
     weights : str, optional
         Column of sampling weights (inverse inclusion probabilities). When omitted,
         weights are derived from ``fpc`` (the product over stages of N/n), or all equal

@@ -139,8 +139,9 @@ class ReplicateDesign(BaseDesign):
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Never modified.
+    data : pandas.DataFrame or dask.dataframe.DataFrame
+        Never modified. A Dask DataFrame gives a design computed from per-partition
+        sums (:mod:`nea_covid.distributed`).
     weights : str
         Column of full-sample weights.
     replicate_weights : list of str, or str

@@ -675,3 +675,156 @@ def test_random_partitionings_give_the_same_estimates(data: st.DataObject, panel
     ddf = dd.from_pandas(frame, npartitions=1).repartition(divisions=divisions)
     assert ddf.npartitions == len(cuts) + 1
     check(nc.SurveyDesign(frame, **kwargs), nc.SurveyDesign(ddf, **kwargs), calls)
+
+
+# ---------------------------------------------------------------------- domains, calibration
+STYPE_TOTALS = {"E": 4421, "H": 755, "M": 1018}
+MARGINS = {"stype": STYPE_TOTALS, "sch.wide": {"No": 1072, "Yes": 5122}}
+
+
+def test_subset_clustered_and_element() -> None:
+    """``subset`` takes a boolean Dask Series of the same frame (or a column name);
+    degrees of freedom are recounted over the domain, as in memory."""
+    for frame, kwargs in ((APICLUS1, {"weights": "pw", "clusters": "dnum", "fpc": "fpc"}),
+                          (APISTRAT, {"weights": "pw", "strata": "stype"})):
+        memory, on_dask = both(frame, 3, **kwargs)
+        mem_sub = memory.subset(frame["stype"] == "E")
+        dask_sub = on_dask.subset(on_dask.data["stype"] == "E")
+        assert dask_sub.degf == mem_sub.degf
+        check(mem_sub, dask_sub, [(nc.mean, ("api00",), {"by": "sch.wide"}),
+                                  (nc.proportion, ("awards",), {})])
+    named = on_dask.subset("high")
+    assert named.degf == memory.subset(APISTRAT["high"]).degf
+
+
+def test_subset_mask_must_be_a_boolean_dask_series() -> None:
+    _, on_dask = both(APISTRAT, 3, weights="pw", strata="stype")
+    with pytest.raises(nc.DesignError, match="boolean Dask Series"):
+        on_dask.subset(APISTRAT["stype"] == "E")
+    with pytest.raises(nc.DesignError, match="must be boolean"):
+        on_dask.subset(on_dask.data["api00"])
+
+
+def test_poststratify_and_rake_taylor() -> None:
+    """Weights per level combination calibrated in memory; the Taylor variance uses
+    the same residuals as in memory (raking: R's per-row sweeps)."""
+    memory, on_dask = both(APICLUS1, 4, weights="pw", clusters="dnum", fpc="fpc")
+    post = (memory.poststratify("stype", STYPE_TOTALS),
+            on_dask.poststratify("stype", STYPE_TOTALS))
+    raked = memory.rake(MARGINS), on_dask.rake(MARGINS)
+    for mem, dsk in (post, raked):
+        assert dsk.calibration.method == mem.calibration.method
+        assert dsk.calibration.iterations == mem.calibration.iterations
+        check(mem, dsk, [(nc.mean, ("api00",), {"by": "awards"}),
+                         (nc.total, ("enroll",), {})])
+    mem, dsk = raked
+    check(mem.subset(APICLUS1["awards"] == "Yes"), dsk.subset(dsk.data["awards"] == "Yes"),
+          [(nc.ratio, ("api.stu", "enroll"), {})])
+
+
+def test_rake_panel_with_varying_weights() -> None:
+    """Person weights that vary within PSUs (the panel's): raking residuals still
+    average per row."""
+    totals = PANEL.groupby("sector")["weight"].sum().mul(1.1).to_dict()
+    memory, on_dask = both(PANEL, 5, strata="stratum", clusters="panel_id", weights="weight")
+    waves = PANEL.groupby("wave")["weight"].sum()
+    margins = {"sector": totals,
+               "wave": (waves / waves.sum() * sum(totals.values())).to_dict()}
+    check(memory.rake(margins), on_dask.rake(margins),
+          [(nc.proportion, ("work_location",), {"by": "wave", "missing": "omit"})])
+
+
+def test_calibrated_element_taylor_design_is_refused() -> None:
+    _, on_dask = both(APISTRAT, 3, weights="pw", strata="stype")
+    with pytest.raises(nc.DesignError, match="without clusters"):
+        on_dask.poststratify("stype", STYPE_TOTALS)
+
+
+def test_replicate_subset_poststratify_rake() -> None:
+    converted = nc.SurveyDesign(APICLUS1, weights="pw", clusters="dnum",
+                                fpc="fpc").to_replicate("JK1")
+    frame = APICLUS1.assign(**{f"r{i}": converted.replicate_weights()[:, i]
+                               for i in range(converted.n_replicates)})
+    memory, on_dask = both_replicate(frame, 4, weights="pw", replicate_weights="^r[0-9]+$",
+                                     method="JK1", scale=converted.scale,
+                                     rscales=converted.rscales)
+    pairs = [(memory.subset(frame["stype"] == "E"), on_dask.subset(on_dask.data["stype"] == "E")),
+             (memory.poststratify("stype", STYPE_TOTALS),
+              on_dask.poststratify("stype", STYPE_TOTALS)),
+             (memory.rake(MARGINS), on_dask.rake(MARGINS))]
+    for mem, dsk in pairs:
+        assert dsk.degf == mem.degf
+        check(mem, dsk, [(nc.mean, ("api00",), {"by": "awards"})])
+
+
+def test_replicate_factors_raked() -> None:
+    boot = nc.SurveyDesign(APICLUS1, weights="pw", clusters="dnum", fpc="fpc").to_replicate(
+        "bootstrap", replicates=20, rng=np.random.default_rng(1))
+    factors = boot.replicate_weights() / APICLUS1["pw"].to_numpy()[:, None]
+    frame = APICLUS1.assign(**{f"f{i}": factors[:, i] for i in range(20)})
+    memory, on_dask = both_replicate(frame, 3, weights="pw", replicate_weights="^f[0-9]+$",
+                                     method="bootstrap", combined_weights=False)
+    check(memory.rake(MARGINS), on_dask.rake(MARGINS),
+          [(nc.total, ("enroll",), {"by": "stype"})])
+
+
+# ---------------------------------------------------------------------- quantiles
+def assert_same_quantiles(got: nc.Estimate, want: nc.Estimate) -> None:
+    pd.testing.assert_frame_equal(got.cells, want.cells)
+    _close(got.estimate, want.estimate, "estimate")
+    _close_se(got, want)
+    _close(got.vcov, want.vcov, "vcov", atol=RTOL * _scale(want.vcov))
+    for method in ("mean", "beta"):
+        a, b = got.confidence_interval(method=method), want.confidence_interval(method=method)
+        _close(a.low, b.low, "low")
+        _close(a.high, b.high, "high")
+    np.testing.assert_array_equal(got.n_obs, want.n_obs)
+
+
+PROBS = [0.0, 0.1, 0.25, 0.5, 0.9, 1.0]
+
+
+def test_quantiles_are_exact() -> None:
+    """R's qrule_math, including ties (integer data), p = 0 and 1, and Woodruff
+    intervals, equal the in-memory quantiles."""
+    memory, on_dask = both(APISTRAT, 4, weights="pw", strata="stype", fpc="fpc")
+    assert_same_quantiles(nc.quantile(on_dask, ["api00", "enroll"], PROBS, by="stype"),
+                          nc.quantile(memory, ["api00", "enroll"], PROBS, by="stype"))
+    memory, on_dask = both(NHANES, 5, weights="WTMEC2YR", strata="SDMVSTRA",
+                           clusters="SDMVPSU", nest=True)
+    assert_same_quantiles(
+        nc.quantile(on_dask, "HI_CHOL", [0.1, 0.5, 0.9], by="race", missing="omit"),
+        nc.quantile(memory, "HI_CHOL", [0.1, 0.5, 0.9], by="race", missing="omit"))
+
+
+def test_quantiles_narrow_over_several_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With few bins and a small row limit the search narrows in many passes, over
+    ties and continuous values, and still lands on the in-memory quantile."""
+    from nea_covid import distributed as nd
+
+    monkeypatch.setattr(nd, "QUANTILE_BINS", 8)
+    monkeypatch.setattr(nd, "QUANTILE_ROWS", 20)
+    monkeypatch.setattr(nd, "QUANTILE_PASSES", 12)
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"s": rng.integers(0, 5, 3000), "w": rng.uniform(1, 5, 3000),
+                          "y": rng.lognormal(3, 1, 3000), "d": rng.integers(0, 3, 3000)})
+    frame["tied"] = np.round(frame["y"] / 10)
+    memory, on_dask = both(frame, 4, weights="w", strata="s")
+    assert_same_quantiles(nc.quantile(on_dask, ["y", "tied"], PROBS, by="d"),
+                          nc.quantile(memory, ["y", "tied"], PROBS, by="d"))
+
+
+# ---------------------------------------------------------------------- not on Dask
+@pytest.mark.parametrize("call", [
+    lambda d: nc.glm(d, "api00 ~ enroll"),
+    lambda d: nc.chisq(d, "stype", "awards"),
+    lambda d: nc.ttest(d, "api00", "awards"),
+    lambda d: nc.proportion(d, "awards").confidence_interval(method="likelihood"),
+    lambda d: d.calibrate({"stype": STYPE_TOTALS}),
+    lambda d: d.to_replicate("JK1"),
+    lambda d: d.weights,
+])
+def test_row_level_functions_raise_design_error(call: Callable[[Any], Any]) -> None:
+    _, on_dask = both(APISTRAT, 3, weights="pw", strata="stype")
+    with pytest.raises(nc.DesignError, match="not available for a design on a Dask"):
+        call(on_dask)
