@@ -438,10 +438,10 @@ def parse_r_results(lines: list[str]) -> tuple[dict[str, float], dict[str, Resul
 
 
 # ---------------------------------------------------------------------- memory
-def _proc_status(field_name: str) -> int | None:
-    """A ``kB`` field of /proc/self/status, in bytes (None without /proc)."""
+def proc_status(field_name: str, pid: int | str = "self") -> int | None:
+    """A ``kB`` field of /proc/PID/status, in bytes (None without /proc)."""
     try:
-        text = Path("/proc/self/status").read_text()
+        text = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     for line in text.splitlines():
@@ -463,11 +463,11 @@ def memory_child(rows: int, seed: int) -> dict[str, Any]:
     df = make_data(rows, seed)
     d = nc.SurveyDesign(df, weights="w", strata="strat", clusters="psu")
     gc.collect()
-    rss_before = _proc_status("VmRSS")
+    rss_before = proc_status("VmRSS")
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if rss_before is not None and _reset_peak_rss():
         nc.mean(d, "y", by="d")
-        peak = _proc_status("VmHWM")
+        peak = proc_status("VmHWM")
         assert peak is not None
         method = "VmHWM after the call - VmRSS before (high-water mark reset via clear_refs)"
         rss_increase, process_peak = peak - rss_before, peak

@@ -67,7 +67,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from bench_core import markdown_table, max_rel_diff, nea_covid_source
+from bench_core import markdown_table, max_rel_diff, nea_covid_source, proc_status
 
 import nea_covid as nc
 
@@ -174,18 +174,6 @@ def ensure_data(directory: Path, rows: int, files: int, seed: int) -> DataInfo:
 
 
 # ---------------------------------------------------------------------- memory
-def _status_bytes(pid: int | str, field_name: str) -> int | None:
-    """A ``kB`` field of /proc/PID/status in bytes (None without /proc)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1]) * 1024
-    return None
-
-
 def reset_hwm(pid: int | str) -> bool:
     """Reset the kernel's peak-RSS mark (VmHWM) of a process we own."""
     try:
@@ -244,7 +232,7 @@ class RssMonitor:
         out = {}
         with self._lock:
             for name, pid in self.pids.items():
-                hwm = _status_bytes(pid, "VmHWM") if self._hwm_ok[name] else None
+                hwm = proc_status("VmHWM", pid) if self._hwm_ok[name] else None
                 out[name] = max(self._peak[name], hwm or 0)
         return out
 
@@ -429,7 +417,7 @@ def in_memory_child(directory: Path) -> dict[str, Any]:
         hwm_ok["ok"] = reset_hwm(pid)
 
     def peaks() -> dict[str, int]:
-        hwm = _status_bytes(pid, "VmHWM") if hwm_ok["ok"] else None
+        hwm = proc_status("VmHWM", pid) if hwm_ok["ok"] else None
         if hwm is None:  # no /proc: the process peak so far (an upper bound)
             hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         return {"in-memory": hwm}

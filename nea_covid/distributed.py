@@ -157,6 +157,10 @@ class _Partitioned:
     _calibration_columns: tuple[str, ...]
     _factors: pd.Series | None
     _column: Callable[..., pd.Series]
+    _data: pd.DataFrame
+    _domain: Any
+    _calibration: tuple[Any, ...]
+    calibration: Any
 
     def _plan(self, **kw: Any) -> pt.Plan:
         return pt.Plan(keys=self._keys, table=self._table,
@@ -166,6 +170,26 @@ class _Partitioned:
                        replicate_factors=getattr(self, "_replicate_factors", None),
                        weight_key=(not isinstance(self, ReplicateDesign)
                                    and any(step[0] == "rake" for step in self._steps)), **kw)
+
+    def _init_frame(self, data: Any) -> None:
+        """The partitions, their (empty) meta frame for column checks, no domain and no
+        calibration yet."""
+        self._frame = data
+        self._data = _meta(data)
+        self._domain = None
+        self._domain_column = None
+        self._calibration = ()
+        self.calibration = None
+        self._steps, self._calibration_columns, self._factors = (), (), None
+
+    def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
+                  by: Any, missing: Missing, frame: pd.DataFrame | None = None) -> Estimate:
+        return _estimate(self, statistic, numerators, denominators, by, missing, frame)
+
+    def __repr__(self) -> str:
+        text = super().__repr__()  # the design class's own
+        head, colon, rest = text.partition(":")
+        return f"{head} (Dask){colon}{rest}\n  partitions: {self._frame.npartitions}"
 
     def _empty_plan(self) -> pt.Plan:
         return self._plan(numerators=[], denominators=[], categorical=None, by=[])
@@ -273,13 +297,7 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         nest: bool = False,
         lonely_psu: LonelyPSU = "raise",
     ) -> None:
-        self._frame = data
-        self._data = _meta(data)
-        self._domain = None
-        self._domain_column = None
-        self._calibration = ()
-        self.calibration = None
-        self._steps, self._calibration_columns, self._factors = (), (), None
+        self._init_frame(data)
         self._read_spec(weights, strata, clusters, fpc, nest, lonely_psu)
         spec = self._spec
         weight = spec["weights"][0] if spec["weights"] else None
@@ -496,15 +514,7 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
             new.degf = units._compute_degf()
         return new
 
-    def __repr__(self) -> str:
-        text = super().__repr__().replace("SurveyDesign:", "SurveyDesign (Dask):", 1)
-        return text + f"\n  partitions: {self._frame.npartitions}"
-
     # ------------------------------------------------------------------ estimates
-    def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
-                  by: Any, missing: Missing, frame: pd.DataFrame | None = None) -> Estimate:
-        return _estimate(self, statistic, numerators, denominators, by, missing, frame)
-
     def _aggregate_design(self, agg: pd.DataFrame, sums: pd.DataFrame,
                           plan: pt.Plan) -> BaseDesign:
         weights = sums["__w"].to_numpy(dtype=np.float64)
@@ -756,14 +766,8 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         combined_weights: bool = True,
         rho: float | None = None,
     ) -> None:
-        self._frame = data
-        self._data = _meta(data)
-        self._domain = None
-        self._domain_column = None
-        self._calibration = ()
-        self.calibration = None
+        self._init_frame(data)
         self._keys, self._table, self._unit_weights = [], pd.RangeIndex(1), np.ones(1)
-        self._steps, self._calibration_columns, self._factors = (), (), None
         self._replicate_factors: NDArray[np.float64] | None = None
         if weights is None:
             warnings.warn("No full-sample weights given: equal weights assumed.",
@@ -905,14 +909,6 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         new._gram = new._summary()[4]
         new.degf = new._rank() - 1
         return new
-
-    def __repr__(self) -> str:
-        text = super().__repr__().replace("ReplicateDesign:", "ReplicateDesign (Dask):", 1)
-        return text + f"\n  partitions: {self._frame.npartitions}"
-
-    def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
-                  by: Any, missing: Missing, frame: pd.DataFrame | None = None) -> Estimate:
-        return _estimate(self, statistic, numerators, denominators, by, missing, frame)
 
     def _aggregate_design(self, agg: pd.DataFrame, sums: pd.DataFrame,
                           plan: pt.Plan) -> BaseDesign:

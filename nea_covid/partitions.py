@@ -23,6 +23,7 @@ the whole sample.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,15 +122,22 @@ def design_summary(
     return problems(part, checks), counts.reset_index()
 
 
+def positions(part: pd.DataFrame, columns: Sequence[str], index: pd.Index
+              ) -> NDArray[np.intp]:
+    """Each row's position in ``index`` (the distinct values of ``columns``; -1 if
+    absent); 0 for every row when there are no columns."""
+    if not columns:
+        return np.zeros(part.shape[0], dtype=np.intp)
+    if len(columns) == 1:
+        found = index.get_indexer(pd.Index(part[columns[0]]))
+    else:
+        found = index.get_indexer(pd.MultiIndex.from_frame(part[list(columns)]))
+    return np.asarray(found, dtype=np.intp)
+
+
 def unit_codes(part: pd.DataFrame, keys: list[str], table: pd.Index) -> NDArray[np.intp]:
     """Each row's position in ``table``, the index of distinct design keys."""
-    if not keys:
-        return np.zeros(part.shape[0], dtype=np.intp)
-    if len(keys) == 1:
-        found = table.get_indexer(pd.Index(part[keys[0]]))
-    else:
-        found = table.get_indexer(pd.MultiIndex.from_frame(part[keys]))
-    return np.asarray(found, dtype=np.intp)
+    return positions(part, keys, table)
 
 
 # ---------------------------------------------------------------------- an estimate
@@ -198,13 +206,7 @@ def row_weights(part: pd.DataFrame, plan: Plan, unit: NDArray[np.intp]
 def combo_of(part: pd.DataFrame, plan: Plan) -> NDArray[np.intp]:
     """Each row's combination of calibration levels (position in ``plan.factors``)."""
     assert plan.factors is not None
-    cols = list(plan.calibration)
-    index = plan.factors.index
-    if len(cols) == 1:
-        at = index.get_indexer(pd.Index(part[cols[0]]))
-    else:
-        at = index.get_indexer(pd.MultiIndex.from_frame(part[cols]))
-    return np.asarray(at, dtype=np.intp)
+    return positions(part, plan.calibration, plan.factors.index)
 
 
 def calibration_factor(part: pd.DataFrame, plan: Plan) -> NDArray[np.float64]:
@@ -440,13 +442,7 @@ def _values(part: pd.DataFrame, plan: Plan
 
 def cell_of(part: pd.DataFrame, by: list[str], cells: pd.Index) -> NDArray[np.intp]:
     """Each row's cell (position in ``cells``, the by-values), -1 for none."""
-    if not by:
-        return np.zeros(part.shape[0], dtype=np.intp)
-    if len(by) == 1:
-        found = cells.get_indexer(pd.Index(part[by[0]]))
-    else:
-        found = cells.get_indexer(pd.MultiIndex.from_frame(part[by]))
-    return np.asarray(found, dtype=np.intp)
+    return positions(part, by, cells)
 
 
 def replicate_summary(part: pd.DataFrame, plan: Plan, replicates: list[str], scaled: bool
