@@ -55,9 +55,11 @@ from nea_covid.errors import (
     ArgumentError,
     CalibrationError,
     DesignError,
+    EmptyDomainWarning,
     FPCError,
     LonelyPSUWarning,
     MissingValueError,
+    SurveyError,
     SurveyWarning,
     VariableTypeError,
     WeightError,
@@ -79,6 +81,8 @@ __all__ = ["DaskReplicateDesign", "DaskSurveyDesign", "element_vcov", "reduce_pa
 
 #: Partial results combined per node of the reduction tree.
 FAN_IN = 8
+#: The column a subset's domain mask is kept in (user columns may not start with "__").
+DOMAIN = "__nea_covid_domain"
 
 
 # ---------------------------------------------------------------------- reduction
@@ -120,7 +124,7 @@ def _add_arrays(parts: list[Any]) -> Any:
     return tuple(out)
 
 
-def _where(problem: pt.Problem) -> str:
+def _rows_text(problem: pt.Problem) -> str:
     return labels_text(problem.labels, problem.count)
 
 
@@ -198,6 +202,7 @@ class _Partitioned:
         """The new domain column: ``mask`` (a boolean Dask Series of the same frame, or
         a column name) and the current domain."""
         if isinstance(mask, str):
+            check_names([mask])
             self._column(mask, "domain")
             column = self._frame[mask]
         elif type(mask).__module__.split(".")[0] == "dask" and hasattr(mask, "dtype"):
@@ -212,11 +217,9 @@ class _Partitioned:
         if self._domain_column is not None:
             column = self._frame[self._domain_column] & column
         try:
-            return self._frame.assign(__domain=column)
+            return self._frame.assign(**{DOMAIN: column})
         except (ValueError, TypeError, NotImplementedError) as exc:
-            raise DesignError(
-                "The domain mask does not line up with the design's DataFrame; build it "
-                f"from the same DataFrame ({exc}).") from None
+            raise _misaligned(exc) from None
 
     def _check_full(self, what: str) -> None:
         if self._domain_column is not None:
@@ -263,10 +266,16 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
 
     Notes
     -----
-    Every estimate reads the partitions once, plus once more for its design effects
-    (and, for element samples without clusters, their variance); only per-unit and
-    per-cell sums travel between workers. Clustered designs hold one row per finest
-    sampling unit in memory.
+    Means, totals and proportions read the partitions once (design effects included);
+    ratios of clustered designs once more for their design effects, element samples
+    (no clusters) once more for their variance; quantiles take a few passes. Only
+    per-unit and per-cell sums travel between workers. Clustered designs hold one row
+    per finest sampling unit in memory, and an estimate one row per (unit, cell): a
+    last stage whose units are the rows (e.g. ``clusters=["school", "row_id"]`` with
+    an fpc at both stages) therefore brings a row per data row to the client, and so
+    does raking a clustered design whose weights vary from row to row (its residuals
+    keep rows of different weights apart). Column names starting with ``"__"`` are
+    reserved for the partial sums.
 
     Examples
     --------
@@ -300,6 +309,7 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         self._init_frame(data)
         self._read_spec(weights, strata, clusters, fpc, nest, lonely_psu)
         spec = self._spec
+        check_names([c for cols in spec.values() for c in cols])
         weight = spec["weights"][0] if spec["weights"] else None
         for role in ("weights", "fpc"):
             for col in spec[role]:
@@ -320,10 +330,14 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         if self._keys:
             table = table.sort_values(self._keys, kind="stable", ignore_index=True)
         self._element = not spec["clusters"]
-        if self._element:
-            self._build_element(table, weight)
-        else:
-            self._build_clustered(table, weight)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if self._element:
+                self._build_element(table, weight)
+            else:
+                self._build_clustered(table, weight)
+        for found in caught:  # (lonely PSUs) at the line that made the design
+            warnings.warn(found.message, found.category, stacklevel=2)
         self._weights = np.empty(0)
         self._n_positive = n_positive
         self._all_positive = n_positive == self._rows
@@ -413,11 +427,12 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
 
     @property
     def weights(self) -> Any:
-        """The analysis weights as a Dask Series (zero outside a subset's domain)."""
+        """Not available: the weights stay on the workers (a DesignError)."""
         raise rows_needed("`design.weights`")
 
     @property
     def domain(self) -> NDArray[np.bool_]:
+        """Not available: the domain stays on the workers (a DesignError)."""
         raise rows_needed("`design.domain`")
 
     def analysis_weights(self) -> NDArray[np.float64]:
@@ -464,6 +479,7 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
                 f"{what}: the Taylor variance of a calibrated sample without clusters is not "
                 "available on a Dask design (yet). Give `clusters=` if the sample has them, "
                 "use replicate weights (`nc.ReplicateDesign`), or calibrate in pandas.")
+        check_names(variables)
         for name in variables:
             self._column(name)
         columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
@@ -489,22 +505,30 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         frame = self._domain_mask(mask)
         spec = self._spec
         weight = self._weight_name()
-        found, table = reduce_partitions(
-            frame, pt.design_summary,
-            functools.partial(_add_tables, keys=self._keys + spec["fpc"]),
-            weight, self._keys, spec["fpc"], "__domain")
+        columns = [c for c in dict.fromkeys([*self._keys, weight, *spec["fpc"], DOMAIN])
+                   if c is not None]
+        try:
+            found, table = reduce_partitions(
+                frame[columns], pt.design_summary,
+                functools.partial(_add_tables, keys=self._keys + spec["fpc"]),
+                weight, self._keys, spec["fpc"], DOMAIN)
+        except (ValueError, TypeError, NotImplementedError, KeyError, IndexError,
+                RuntimeError) as exc:  # Dask failing to line the mask up with the rows
+            if isinstance(exc, SurveyError):
+                raise
+            raise _misaligned(exc) from None
         problem = found.get(("__domain", "missing"))
         if problem is not None:
             raise MissingValueError(
                 f"The domain mask has {plural(problem.count, 'missing value')} "
-                f"({_where(problem)}); use `.fillna(False)` to leave those rows out of the "
+                f"({_rows_text(problem)}); use `.fillna(False)` to leave those rows out of the "
                 "domain.")
         positive = np.zeros(len(self._table))
         at = np.asarray(self._table.get_indexer(_key_index(table, self._keys))
                         if self._keys else np.zeros(table.shape[0], dtype=np.intp))
         np.add.at(positive, at, table["__positive"].to_numpy(np.float64))
         new = self._copy()
-        new._frame, new._domain_column = frame, "__domain"
+        new._frame, new._domain_column = frame, DOMAIN
         if self._element:
             new.degf = int(positive.sum() - np.count_nonzero(positive))
         else:
@@ -524,7 +548,8 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         unit = sums[pt.UNIT].to_numpy(dtype=np.intp)
         if self._steps:  # calibrate the aggregates as the rows: the same residuals
             for col in self._calibration_columns:
-                agg[col] = sums[col].to_numpy()
+                if col not in agg:  # (a by-column already has its categories)
+                    agg[col] = sums[col].to_numpy()
             design = _replayed(self._unit_design._on_units(
                 agg, unit, sums["__w0"].to_numpy(dtype=np.float64)), self._steps)
             # raking residuals average per row (R): each aggregate's rows share a weight
@@ -537,6 +562,22 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
         assert isinstance(design, BaseDesign)
         return design
 
+
+
+def check_names(names: Sequence[Any]) -> None:
+    """Refuse column names the partial sums use themselves (``__w``, ``__unit``, ...)."""
+    for name in names:
+        if isinstance(name, str) and name.startswith("__"):
+            raise ArgumentError(
+                f"Column {name!r}: on a Dask design, names starting with '__' are reserved "
+                "for nea_covid's partial sums; rename it (e.g. `ddf.rename(columns="
+                f"{{{name!r}: {name.lstrip('_')!r}}})`).")
+
+
+def _misaligned(exc: Exception) -> DesignError:
+    return DesignError(
+        "The domain mask does not line up with the design's DataFrame; build it from the "
+        f"same DataFrame, from its columns (not its index) ({type(exc).__name__}: {exc}).")
 
 
 def _raise_calibration_problems(found: dict[tuple[str, str], pt.Problem],
@@ -584,7 +625,7 @@ def _raise_design_problems(found: dict[tuple[str, str], pt.Problem],
     for role, col, what in order:
         problem = found.get((col, what))
         if problem is not None:
-            raise design_value_error(role, col, what, problem.count, _where(problem))
+            raise design_value_error(role, col, what, problem.count, _rows_text(problem))
 
 
 # ---------------------------------------------------------------------- element samples
@@ -777,6 +818,7 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
             _check_numeric("weights", weights, self._data[weights].dtype)
         self._weight = weights
         names = self._replicate_columns(replicate_weights)
+        check_names([weights, *names])
         if len(names) < 2:
             raise DesignError(
                 f"A replicate design needs at least 2 replicate weights, not {len(names)}.")
@@ -793,14 +835,14 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
                 problem = found.get((weights, what))
                 if problem is not None:
                     raise design_value_error("weights", weights, what, problem.count,
-                                             _where(problem))
+                                             _rows_text(problem))
         for what, cls in (("missing", MissingValueError), ("infinite", WeightError)):
             bad = [c for c in names if (c, what) in found]
             if bad:
                 problem = found[(bad[0], what)]
                 raise cls(
                     f"Replicate-weight column {bad[0]!r} has "
-                    f"{plural(problem.count, f'{what} value')} ({_where(problem)}); "
+                    f"{plural(problem.count, f'{what} value')} ({_rows_text(problem)}); "
                     f"{len(bad)} of the {len(names)} columns have some.")
         if n_rows == 0:
             raise DesignError("`data` has no rows.")
@@ -845,7 +887,7 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         Series of the design's DataFrame (or a column name); one pass recounts the
         rank of the replicate weights (degrees of freedom)."""
         new = self._copy()
-        new._frame, new._domain_column = self._domain_mask(mask), "__domain"
+        new._frame, new._domain_column = self._domain_mask(mask), DOMAIN
         new._gram = new._summary()[4]
         new.degf = new._rank() - 1
         return new
@@ -879,6 +921,7 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         combination of every calibration variable so far (one pass), calibrated in
         memory by replaying all steps; factors per combination and replicate."""
         self._check_full(what)
+        check_names(variables)
         for name in variables:
             self._column(name)
         columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
@@ -955,12 +998,29 @@ def _deff_centre(scores: Any, prep: Any) -> NDArray[np.float64]:
 
 def _estimate(design: Any, statistic: str, numerators: list[str], denominators: list[str],
               by: Any, missing: Missing, frame: pd.DataFrame | None, *,
-              with_deff: bool = True, with_domain_df: bool = False) -> Estimate:
+              with_deff: bool = True, with_domain_df: bool = False,
+              stacklevel: int = 4, internal: bool = False) -> Estimate:
     """One ratio estimate on a Dask design: partial sums, the aggregate frame, and the
-    in-memory :func:`~nea_covid.estimators.ratio_of_totals` on it."""
+    in-memory :func:`~nea_covid.estimators.ratio_of_totals` on it. Its warnings (empty
+    cells, zero denominators) are raised again at the caller's line (``stacklevel``
+    from here); ``internal``: variables made by nea_covid itself."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = _estimate_quietly(design, statistic, numerators, denominators, by, missing,
+                                frame, with_deff, with_domain_df, internal)
+    for found in caught:
+        warnings.warn(found.message, found.category, stacklevel=stacklevel)
+    return est
+
+
+def _estimate_quietly(design: Any, statistic: str, numerators: list[str],
+                      denominators: list[str], by: Any, missing: Missing,
+                      frame: pd.DataFrame | None, with_deff: bool, with_domain_df: bool,
+                      internal: bool) -> Estimate:
     if missing not in ("raise", "omit"):
         raise DesignError(f"`missing` must be 'raise' or 'omit', not {missing!r}.")
     by_cols = list(by_columns(by))
+    check_names([*by_cols, *([] if internal else [*numerators, *denominators])])
     for col in by_cols:
         design._column(col, "by")
     categorical = None
@@ -1067,7 +1127,7 @@ def _raise_value_problems(found: dict[tuple[str, str], pt.Problem], names: list[
         for name in [*by_cols, *names, *([categorical] if categorical else [])]:
             problem = found.get((name, "missing"))
             if problem is not None:
-                raise missing_error(name, problem.count, _where(problem))
+                raise missing_error(name, problem.count, _rows_text(problem))
 
 
 def _levels(design: Any, name: str, sums: pd.DataFrame) -> pd.Index:
@@ -1245,7 +1305,7 @@ class PartitionedCells:
     def __init__(self, design: Any, names: list[str], by: Any, missing: Missing) -> None:
         self.design, self.names = design, names
         means = _estimate(design, "mean", names, [], by, missing, None, with_deff=False,
-                          with_domain_df=True)
+                          with_domain_df=True, stacklevel=4)
         m = len(names)
         self.by = means.by
         self.n_cells = means.estimate.shape[0] // m
@@ -1289,12 +1349,11 @@ class PartitionedCells:
             cum = below[:, None] + np.cumsum(weights, axis=1)
             crossing = np.minimum((cum <= (level + tol)[:, None]).sum(axis=1),
                                   QUANTILE_BINS - 1)
-            rows = counts[np.arange(n_targets), crossing]
             done = empty | (counts.sum(axis=1) <= QUANTILE_ROWS) | (low == high)
             if done.all():
                 break
             width = (high - low) / QUANTILE_BINS
-            narrow = ~done & (rows <= counts.sum(axis=1))
+            narrow = ~done
             new_low = low + crossing * width
             new_high = np.where(crossing == QUANTILE_BINS - 1, high,
                                 low + (crossing + 1) * width)
@@ -1311,13 +1370,16 @@ class PartitionedCells:
         cells = self.cells
         names, by = self.names, list(self.by)
         derived = [f"__below{i}" for i in range(len(columns))]
-        frame = self.design._frame.map_partitions(
+        source = self.design._frame[self.design._columns_of(pt.cell_sums, (self.plan,))]
+        frame = source.map_partitions(
             _below_columns, names, by, cells, qhat.reshape(self.n_cells, -1), derived,
-            meta=self.design._frame._meta.assign(**{c: np.float64(0) for c in derived}))
+            meta=source._meta.assign(**{c: np.float64(0) for c in derived}))
         design = self.design._copy()
         design._frame, design._data = frame, frame._meta
-        est = _estimate(design, "mean", derived, [], self.by_arg, self.missing, columns,
-                        with_deff=False, with_domain_df=True)
+        with warnings.catch_warnings():  # the same cells warned about already
+            warnings.simplefilter("ignore", EmptyDomainWarning)
+            est = _estimate(design, "mean", derived, [], self.by_arg, self.missing, columns,
+                            with_deff=False, with_domain_df=True, internal=True)
         return dataclasses.replace(est, statistic="proportion")
 
 
@@ -1372,9 +1434,10 @@ def _qrule_math(level: NDArray[np.float64], tol: NDArray[np.float64],
     with ``level``, else the next value. With no such row, R takes the second row."""
     values = values.sort_values(["__t", "__x"], ignore_index=True)
     t = values["__t"].to_numpy(dtype=np.intp)
-    x = np.append(values["__x"].to_numpy(dtype=np.float64), np.nan)  # a guard at the end
+    # two guards at the end: an empty last target reads x[start] and x[start + 1]
+    x = np.append(values["__x"].to_numpy(dtype=np.float64), [np.nan, np.nan])
     w = values["__w"].to_numpy(dtype=np.float64)
-    n = np.append(values["__n"].to_numpy(dtype=np.int64), 0)
+    n = np.append(values["__n"].to_numpy(dtype=np.int64), [0, 0])
     targets = np.arange(n_targets)
     start = np.searchsorted(t, targets)
     stop = np.searchsorted(t, targets, side="right")

@@ -267,8 +267,17 @@ def woodruff_estimate(degf: int, names: list[str], probs: NDArray[np.float64], c
             domain_df=np.repeat(cells.domain_df, p_vars * q),
         )
 
+    known: dict[tuple[float, str], ConfidenceInterval] = {}
+
     def woodruff(level: float, method: str) -> ConfidenceInterval:
+        """The Woodruff interval at ``level`` (computed once per level and method: on
+        a Dask design each one reads the data)."""
         method = interval_type if method in ("woodruff", "t") else method
+        if (level, method) not in known:
+            known[(level, method)] = _woodruff(level, method)
+        return known[(level, method)]
+
+    def _woodruff(level: float, method: str) -> ConfidenceInterval:
         if method not in _INTERVALS:
             raise ArgumentError(
                 f"Quantile intervals are Woodruff intervals with interval_type in {_INTERVALS}"

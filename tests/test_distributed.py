@@ -828,3 +828,38 @@ def test_row_level_functions_raise_design_error(call: Callable[[Any], Any]) -> N
     _, on_dask = both(APISTRAT, 3, weights="pw", strata="stype")
     with pytest.raises(nc.DesignError, match="not available for a design on a Dask"):
         call(on_dask)
+
+
+# ---------------------------------------------------------------------- review findings
+def test_quantile_of_an_empty_last_cell() -> None:
+    """The last cell without usable rows: NaN with a warning, as in memory."""
+    frame = pd.DataFrame({"w": 1.0, "y": [1.0, 2, 3, 4, np.nan, np.nan], "g": list("aaabcc")})
+    memory, on_dask = both(frame, 2, weights="w")
+    with pytest.warns(nc.EmptyDomainWarning):
+        want = nc.quantile(memory, "y", [0.5], by="g", missing="omit")
+    with pytest.warns(nc.EmptyDomainWarning) as seen:
+        got = nc.quantile(on_dask, "y", [0.5], by="g", missing="omit")
+    assert len(seen) == 1
+    assert seen[0].filename == __file__  # at the caller's line, not inside nea_covid
+    _close(got.estimate, want.estimate, "estimate")
+
+
+def test_by_column_that_is_a_calibration_variable_keeps_its_categories() -> None:
+    frame = APICLUS1.assign(
+        stype_cat=pd.Categorical(APICLUS1["stype"], categories=["M", "H", "E"]))
+    memory, on_dask = both(frame, 3, weights="pw", clusters="dnum")
+    check(memory.poststratify("stype_cat", STYPE_TOTALS),
+          on_dask.poststratify("stype_cat", STYPE_TOTALS),
+          [(nc.mean, ("api00",), {"by": "stype_cat"})])
+
+
+@pytest.mark.parametrize("call", [
+    lambda d: nc.SurveyDesign(d, weights="pw", strata="__w"),
+    lambda d: nc.mean(nc.SurveyDesign(d, weights="pw"), "__y0"),
+    lambda d: nc.mean(nc.SurveyDesign(d, weights="pw"), "api00", by="__w"),
+], ids=["design", "variable", "by"])
+def test_reserved_column_names(call: Callable[[Any], Any]) -> None:
+    """Names starting with "__" would collide with the partial sums' own columns."""
+    frame = APISTRAT.assign(__w=APISTRAT["stype"], __y0=APISTRAT["api00"])
+    with pytest.raises(nc.ArgumentError, match="reserved"):
+        call(to_dask(frame, 2))
