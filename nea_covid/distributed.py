@@ -161,6 +161,7 @@ class _Partitioned:
     _calibration_columns: tuple[str, ...]
     _factors: pd.Series | None
     _column: Callable[..., pd.Series]
+    _copy: Callable[[], Any]
     _data: pd.DataFrame
     _domain: Any
     _calibration: tuple[Any, ...]
@@ -189,6 +190,55 @@ class _Partitioned:
     def _estimate(self, statistic: str, numerators: list[str], denominators: list[str],
                   by: Any, missing: Missing, frame: pd.DataFrame | None = None) -> Estimate:
         return _estimate(self, statistic, numerators, denominators, by, missing, frame)
+
+    # ------------------------------------------------------------------ calibration
+    def poststratify(self, variable: str, totals: Any) -> Any:
+        """As in memory (:meth:`nea_covid.SurveyDesign.poststratify`): one pass for the
+        weights per level, post-stratified in memory; the same weights, replicate
+        weights and Taylor residuals as in memory."""
+        return self._calibrated("poststratify", (variable, totals), {}, [variable],
+                                "Post-stratify")
+
+    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10,
+             progress: bool | None = None) -> Any:
+        """As in memory (:meth:`nea_covid.SurveyDesign.rake`): one pass for the weights
+        per combination of the margins' levels, raked in memory."""
+        if not isinstance(margins, Mapping) or not margins:
+            raise DesignError("Give the margins as a mapping: variable -> population counts.")
+        return self._calibrated("rake", (margins,),
+                                {"max_iter": max_iter, "tol": tol, "progress": progress},
+                                list(margins), "Rake")
+
+    def _calibrated(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    variables: list[str], what: str) -> Any:
+        """A copy calibrated by ``method``: the weights per combination of every
+        calibration variable so far (one pass), calibrated in memory by replaying all
+        steps; the factor per combination multiplies each row's weight."""
+        self._check_full(what)
+        self._check_calibration(what)
+        check_names(variables)
+        for name in variables:
+            self._column(name)
+        columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
+        found, table = self._reduce(
+            pt.combo_sums, functools.partial(_add_tables, keys=columns), self._empty_plan(),
+            columns, *self._combo_arguments())
+        _raise_calibration_problems(found, columns)
+        new = self._copy()
+        new._steps = (*self._steps, (method, args, kwargs))
+        new._calibration_columns = tuple(columns)
+        self._calibrate_combinations(new, table, columns)
+        return new
+
+    def _check_calibration(self, what: str) -> None:
+        """Refuse a calibration this kind of design cannot carry (none here)."""
+
+    def _combo_arguments(self) -> tuple[Any, ...]:
+        return ()
+
+    def _calibrate_combinations(self, new: Any, table: pd.DataFrame, columns: list[str]
+                                ) -> None:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         text = super().__repr__()  # the design class's own
@@ -452,51 +502,21 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
     def trim_weights(self, *args: Any, **kwargs: Any) -> Any:
         raise rows_needed("`trim_weights`")
 
-    def poststratify(self, variable: str, totals: Any) -> Any:
-        """As :meth:`nea_covid.SurveyDesign.poststratify`: one pass for the weights per
-        level; the Taylor variance uses the same residuals as in memory."""
-        return self._calibrated("poststratify", (variable, totals), {}, [variable],
-                                "Post-stratify")
-
-    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10,
-             progress: bool | None = None) -> Any:
-        """As :meth:`nea_covid.SurveyDesign.rake`: one pass for the weights per
-        combination of the margins' levels; raking itself runs in memory on them."""
-        if not isinstance(margins, Mapping) or not margins:
-            raise DesignError("Give the margins as a mapping: variable -> population counts.")
-        return self._calibrated("rake", (margins,),
-                                {"max_iter": max_iter, "tol": tol, "progress": progress},
-                                list(margins), "Rake")
-
-    def _calibrated(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-                    variables: list[str], what: str) -> Any:
-        """A copy calibrated by ``method``: the weights per combination of every
-        calibration variable so far (one pass), calibrated in memory by replaying all
-        steps on them; the factor per combination multiplies each row's weight."""
-        self._check_full(what)
+    def _check_calibration(self, what: str) -> None:
         if self._element:
             raise DesignError(
                 f"{what}: the Taylor variance of a calibrated sample without clusters is not "
                 "available on a Dask design (yet). Give `clusters=` if the sample has them, "
                 "use replicate weights (`nc.ReplicateDesign`), or calibrate in pandas.")
-        check_names(variables)
-        for name in variables:
-            self._column(name)
-        columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
-        steps = (*self._steps, (method, args, kwargs))
-        found, table = self._reduce(
-            pt.combo_sums, functools.partial(_add_tables, keys=columns),
-            self._empty_plan(), columns)
-        _raise_calibration_problems(found, columns)
-        combos = _replayed(_combo_design(table, columns), steps)
-        w0 = table["__w0"].to_numpy(np.float64)
-        factors = np.ones(w0.shape[0])
-        np.divide(combos._weights, w0, out=factors, where=w0 > 0)
-        new = self._copy()
-        new._steps, new._calibration_columns = steps, tuple(columns)
-        new._factors = pd.Series(factors, index=_key_index(table, columns))
+
+    def _calibrate_combinations(self, new: Any, table: pd.DataFrame, columns: list[str]
+                                ) -> None:
+        """The factor per combination (the Taylor residuals are replayed per estimate,
+        on the aggregates)."""
+        combos = _replayed(_combo_design(table, columns), new._steps)
+        new._factors = _ratios(combos._weights, table["__w0"].to_numpy(np.float64), columns,
+                               table)
         new.calibration = combos.calibration
-        return new
 
     def subset(self, mask: Any) -> Any:
         """As :meth:`nea_covid.SurveyDesign.subset`, with ``mask`` a boolean Dask
@@ -578,6 +598,14 @@ def _misaligned(exc: Exception) -> DesignError:
     return DesignError(
         "The domain mask does not line up with the design's DataFrame; build it from the "
         f"same DataFrame, from its columns (not its index) ({type(exc).__name__}: {exc}).")
+
+
+def _ratios(new: NDArray[np.float64], old: NDArray[np.float64], columns: list[str],
+            table: pd.DataFrame) -> pd.Series:
+    """Calibration factors per combination (1 where the combination weighs nothing)."""
+    factors = np.ones(old.shape[0])
+    np.divide(new, old, out=factors, where=old > 0)
+    return pd.Series(factors, index=_key_index(table, columns))
 
 
 def _raise_calibration_problems(found: dict[tuple[str, str], pt.Problem],
@@ -892,22 +920,6 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         new.degf = new._rank() - 1
         return new
 
-    def poststratify(self, variable: str, totals: Any) -> Any:
-        """As :meth:`nea_covid.ReplicateDesign.poststratify`: every replicate is
-        post-stratified, in memory, on its weights per level (one pass)."""
-        return self._calibrated("poststratify", (variable, totals), {}, [variable],
-                                "Post-stratify")
-
-    def rake(self, margins: Any, *, max_iter: int = 100, tol: float = 1e-10,
-             progress: bool | None = None) -> Any:
-        """As :meth:`nea_covid.ReplicateDesign.rake`: every replicate is raked, in
-        memory, on its weights per combination of the margins' levels (one pass)."""
-        if not isinstance(margins, Mapping) or not margins:
-            raise DesignError("Give the margins as a mapping: variable -> population counts.")
-        return self._calibrated("rake", (margins,),
-                                {"max_iter": max_iter, "tol": tol, "progress": progress},
-                                list(margins), "Rake")
-
     def calibrate(self, *args: Any, **kwargs: Any) -> Any:
         raise rows_needed("`calibrate`")
 
@@ -915,21 +927,13 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
         return self._reduce(pt.replicate_summary, _add_replicate_summaries,
                             self._empty_plan(), self._names, self._scaled_by_weights)
 
-    def _calibrated(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-                    variables: list[str], what: str) -> Any:
-        """A copy calibrated by ``method``: the weights and replicate weights per
-        combination of every calibration variable so far (one pass), calibrated in
-        memory by replaying all steps; factors per combination and replicate."""
-        self._check_full(what)
-        check_names(variables)
-        for name in variables:
-            self._column(name)
-        columns = list(dict.fromkeys([*self._calibration_columns, *variables]))
-        steps = (*self._steps, (method, args, kwargs))
-        found, table = self._reduce(
-            pt.combo_sums, functools.partial(_add_tables, keys=columns), self._empty_plan(),
-            columns, self._names, self._scaled_by_weights)
-        _raise_calibration_problems(found, columns)
+    def _combo_arguments(self) -> tuple[Any, ...]:
+        return (self._names, self._scaled_by_weights)
+
+    def _calibrate_combinations(self, new: Any, table: pd.DataFrame, columns: list[str]
+                                ) -> None:
+        """Factors per combination, for the weights and for every replicate weight
+        (each replicate calibrated on its own, as in memory)."""
         rep_cols = [f"__r{j}" for j in range(len(self._names))]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveyWarning)
@@ -938,20 +942,16 @@ class DaskReplicateDesign(_Partitioned, ReplicateDesign):
                 replicate_weights=rep_cols, method=self.method,  # type: ignore[arg-type]
                 scale=self.scale, rscales=list(self.rscales), mse=self.mse,
                 combined_weights=True, rho=self.rho)
-        combos = _replayed(combos, steps)
-        w0 = table["__w0"].to_numpy(np.float64)
+        combos = _replayed(combos, new._steps)
         r0 = table[rep_cols].to_numpy(np.float64)
-        factors, rep_factors = np.ones(w0.shape[0]), np.ones(r0.shape)
-        np.divide(combos._weights, w0, out=factors, where=w0 > 0)
+        rep_factors = np.ones(r0.shape)
         np.divide(combos._replicates, r0, out=rep_factors, where=r0 != 0)
-        new = self._copy()
-        new._steps, new._calibration_columns = steps, tuple(columns)
-        new._factors = pd.Series(factors, index=_key_index(table, columns))
+        new._factors = _ratios(combos._weights, table["__w0"].to_numpy(np.float64), columns,
+                               table)
         new._replicate_factors = rep_factors
         new.calibration = combos.calibration
         new._gram = new._summary()[4]
         new.degf = new._rank() - 1
-        return new
 
     def _aggregate_design(self, agg: pd.DataFrame, sums: pd.DataFrame,
                           plan: pt.Plan) -> BaseDesign:
