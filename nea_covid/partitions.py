@@ -13,7 +13,14 @@ tables that are *added* across partitions:
   (design effects) and, for element samples, the within-(stratum, cell) centred
   cross-products of the scores;
 - :func:`replicate_sums`: per cell the totals of ``a`` and ``b`` under every
-  replicate weight, and the replicate weights' Gram matrix.
+  replicate weight; :func:`replicate_summary`: their validation counts and Gram matrix;
+- :func:`combo_sums`: the weights (and replicate weights) per combination of the
+  calibration variables' levels;
+- :func:`quantile_ranges`, :func:`quantile_histogram`, :func:`quantile_values`: the
+  passes of the exact quantile search.
+
+Tables of several partitions are added by :func:`add_frames` (sums by key, and
+within-group sums of squares merged exactly).
 
 Nothing here imports dask; each function takes a pandas DataFrame and returns pandas
 or numpy objects. The same functions applied to one in-memory frame give the sums of
@@ -163,8 +170,18 @@ class Plan:
     by : list of str
     domain : str or None
         A boolean column marking the design's domain (subsets).
-    calibration : list of str
+    levels : pandas.Index or None
+        The levels of ``categorical``, once known (after the first pass).
+    weight_key : bool
+        Keep rows of different (uncalibrated) weights apart (raked Taylor designs).
+    moments : bool
+        Also the within-group sums of squares of the numerators (design effects).
+    calibration : tuple of str
         Level columns of the calibration margins, kept as keys.
+    factors : pandas.Series or None
+        Calibration factor per combination of their levels (index: the levels).
+    replicate_factors : ndarray (combinations, R) or None
+        The same for every replicate weight (calibrated replicate designs).
     """
 
     keys: list[str]
