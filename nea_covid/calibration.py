@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -600,12 +600,58 @@ class Residualizer:
     old_weights: NDArray[np.float64] | None = None
     x: NDArray[np.float64] | None = None
     g: NDArray[np.float64] | None = None
-    #: Rows each row stands for (raking residuals of a Dask design's aggregates, whose
-    #: rows share their weights); None: 1.
+    #: Rows each row stands for (raking residuals of a Dask design's aggregates); None: 1.
     frequency: NDArray[np.float64] | None = None
+    #: Of those, the rows with a non-zero weight (aggregates with a ``shadow``).
+    positive: NDArray[np.float64] | None = None
+    #: Aggregates of rows with different weights: the sums of ``z / w`` per aggregate
+    #: (``w`` the weights before calibration, ``old_weights`` their sums), from the
+    #: scores; R's raking averages ``z / psw`` per row, and ``psw / w`` is the same for
+    #: every row of an aggregate.
+    shadow: Callable[[Any], NDArray[np.float64]] | None = None
 
     def apply(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
         """Residuals of scores ``z`` (rows x columns)."""
+        return self.apply_tracked(z, None)[0]
+
+    def apply_tracked(self, z: NDArray[np.float64], shadow: NDArray[np.float64] | None
+                      ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """Residuals of scores ``z`` and, for raking, of their ``shadow`` (the sums of
+        ``z / w`` per aggregate, see :attr:`shadow`; None for rows)."""
+        if self.kind == "rake":
+            return self._raked(z, shadow)
+        return self._residuals(z), None
+
+    def _raked(self, z: NDArray[np.float64], shadow: NDArray[np.float64] | None
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """R's ten back-fitting sweeps over the margins: ``z - psw * mean(z / psw)``
+        per level, the mean over rows."""
+        out = z.copy()
+        freq = self.frequency
+        u = None if shadow is None else shadow.copy()
+        for _ in range(10):  # R's svyrecvar backfits ten times
+            for codes, psw in zip(self.codes, self.weights_after, strict=True):
+                n_levels = int(codes.max()) + 1
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    if u is None:
+                        scaled = np.where(psw[:, None] > 0, out / psw[:, None], 0.0)
+                        if freq is not None:  # a row of f rows of equal weight: f times
+                            scaled *= freq[:, None]
+                    else:  # z / psw summed over an aggregate's rows: u / (psw / w)
+                        assert self.old_weights is not None
+                        ratio = np.where(self.old_weights > 0, psw / self.old_weights, 0.0)
+                        scaled = np.where(ratio[:, None] > 0, u / ratio[:, None], 0.0)
+                sums = _indicator(codes, n_levels) @ scaled
+                counts = np.bincount(codes, weights=freq, minlength=n_levels)[:, None]
+                means = (sums / counts)[codes]
+                out = out - psw[:, None] * means
+                if u is not None:
+                    assert self.positive is not None
+                    u = u - (self.positive * ratio)[:, None] * means
+        return out, u
+
+    def _residuals(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Post-stratification and GREG residuals of ``z``."""
         if self.kind == "poststratify":
             codes, new_w = self.codes[0], self.weights_after[0]
             assert self.old_weights is not None
@@ -618,20 +664,6 @@ class Residualizer:
             with np.errstate(divide="ignore", invalid="ignore"):
                 means = np.where(size[:, None] > 0, sums / size[:, None], 0.0)
             return z - means[codes] * new_w[:, None]
-        if self.kind == "rake":
-            out = z.copy()
-            freq = self.frequency
-            for _ in range(10):  # R's svyrecvar backfits ten times
-                for codes, psw in zip(self.codes, self.weights_after, strict=True):
-                    n_levels = int(codes.max()) + 1
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        scaled = np.where(psw[:, None] > 0, out / psw[:, None], 0.0)
-                    if freq is not None:  # a row of f rows of equal weight: f times
-                        scaled *= freq[:, None]
-                    sums = _indicator(codes, n_levels) @ scaled
-                    counts = np.bincount(codes, weights=freq, minlength=n_levels)[:, None]
-                    out = out - psw[:, None] * (sums / counts)[codes]
-            return out
         assert self.x is not None
         assert self.g is not None
         assert self.old_weights is not None

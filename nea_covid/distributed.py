@@ -173,8 +173,8 @@ class _Partitioned:
                        domain=self._domain_column, calibration=self._calibration_columns,
                        factors=self._factors,
                        replicate_factors=getattr(self, "_replicate_factors", None),
-                       weight_key=(not isinstance(self, ReplicateDesign)
-                                   and any(step[0] == "rake" for step in self._steps)), **kw)
+                       weight_key=_raked(self) == "after another calibration",
+                       unweighted=_raked(self) == "only", **kw)
 
     def _init_frame(self, data: Any) -> None:
         """The partitions, their (empty) meta frame for column checks, no domain and no
@@ -323,9 +323,9 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
     per finest sampling unit in memory, and an estimate one row per (unit, cell): a
     last stage whose units are the rows (e.g. ``clusters=["school", "row_id"]`` with
     an fpc at both stages) therefore brings a row per data row to the client, and so
-    does raking a clustered design whose weights vary from row to row (its residuals
-    keep rows of different weights apart). Column names starting with ``"__"`` are
-    reserved for the partial sums.
+    does raking after another calibration step when the weights vary from row to row
+    (the aggregates then keep rows of different weights apart). Column names starting
+    with ``"__"`` are reserved for the partial sums.
 
     Examples
     --------
@@ -572,10 +572,17 @@ class DaskSurveyDesign(_Partitioned, SurveyDesign):
                     agg[col] = sums[col].to_numpy()
             design = _replayed(self._unit_design._on_units(
                 agg, unit, sums["__w0"].to_numpy(dtype=np.float64)), self._steps)
-            # raking residuals average per row (R): each aggregate's rows share a weight
+            # raking residuals average z / psw per row (R): each aggregate counts its
+            # rows, and either its rows share a weight or its sums of z / w are known
             rows = sums["__rows"].to_numpy(dtype=np.float64)
+            extra: dict[str, Any] = {"frequency": rows}
+            if plan.unweighted:
+                w0 = sums["__w0"].to_numpy(dtype=np.float64)
+                extra.update(positive=sums["__positive"].to_numpy(dtype=np.float64),
+                             old_weights=w0,
+                             shadow=_RakingShadow(sums, design._weights, w0, plan))
             design._calibration = tuple(
-                dataclasses.replace(step, frequency=rows) if step.kind == "rake" else step
+                dataclasses.replace(step, **extra) if step.kind == "rake" else step
                 for step in design._calibration)
         else:
             design = self._unit_design._on_units(agg, unit, weights)
@@ -594,6 +601,18 @@ def check_names(names: Sequence[Any]) -> None:
                 f"{{{name!r}: {name.lstrip('_')!r}}})`).")
 
 
+def _raked(design: Any) -> str | None:
+    """How a Taylor design's calibration includes raking: "only" (its raking residuals
+    come from unweighted sums per aggregate) or "after another calibration" (then the
+    aggregates are kept apart by weight); None without raking."""
+    if isinstance(design, ReplicateDesign):
+        return None
+    kinds = {step[0] for step in design._steps}
+    if "rake" not in kinds:
+        return None
+    return "only" if kinds == {"rake"} else "after another calibration"
+
+
 def _misaligned(exc: Exception) -> DesignError:
     return DesignError(
         "The domain mask does not line up with the design's DataFrame; build it from the "
@@ -606,6 +625,39 @@ def _ratios(new: NDArray[np.float64], old: NDArray[np.float64], columns: list[st
     factors = np.ones(old.shape[0])
     np.divide(new, old, out=factors, where=old > 0)
     return pd.Series(factors, index=_key_index(table, columns))
+
+
+class _RakingShadow:
+    """Per aggregate, the sums of ``z / w`` over its rows with a non-zero weight (``z``
+    the scores, ``w`` the weights before calibration): ``f (sum a - theta sum b) /
+    scale`` with ``f`` the aggregate's calibration factor, from the unweighted sums of
+    the first pass. R's raking residuals average ``z / psw`` per row; with this, the
+    aggregates need not keep rows of different weights apart."""
+
+    def __init__(self, sums: pd.DataFrame, weights: NDArray[np.float64],
+                 w0: NDArray[np.float64], plan: pt.Plan) -> None:
+        width = sum(1 for c in sums.columns if c.startswith("__ua"))
+        self.a = sums[[f"__ua{j}" for j in range(width)]].to_numpy(np.float64)
+        self.b = (sums[[f"__ub{j}" for j in range(width)]].to_numpy(np.float64)
+                  if plan.denominators
+                  else np.repeat(sums[["__u1"]].to_numpy(np.float64), width, axis=1))
+        self.factor = np.ones(w0.shape[0])
+        np.divide(weights, w0, out=self.factor, where=w0 > 0)
+
+    def __call__(self, scores: Any) -> NDArray[np.float64]:
+        k, m = scores.n_cells, scores.width
+        n = self.a.shape[0]
+        rows = np.arange(n) if scores.rows is None else scores.rows
+        cell = scores.cell if k > 1 else np.zeros(rows.shape[0], dtype=np.intp)
+        a = self.a[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = a if scores.weighted_denominator is None else (
+                a - scores.theta[cell] * self.b[rows])
+            z = self.factor[rows, None] * v / scores.scale[cell]
+        z[~np.isfinite(z)] = 0.0
+        out = np.zeros((n, k * m))
+        out[rows[:, None], cell[:, None] * m + np.arange(m)] = z
+        return out
 
 
 def _raise_calibration_problems(found: dict[tuple[str, str], pt.Problem],
@@ -1191,6 +1243,14 @@ def _levels_as_columns(sums: pd.DataFrame, name: str, levels: pd.Index, keys: li
                          weights=sums["__w"].to_numpy(np.float64)[active],
                          minlength=size * n_levels).reshape(size, n_levels)
     extra = pd.DataFrame(counts, columns=[f"__a{j}" for j in range(n_levels)])
+    if "__u1" in sums:  # unweighted level counts (raking residuals)
+        out["__u1"] = np.bincount(group, weights=sums["__u1"].to_numpy(np.float64),
+                                  minlength=size)
+        unweighted = np.bincount(group[active] * n_levels + code[active],
+                                 weights=sums["__u1"].to_numpy(np.float64)[active],
+                                 minlength=size * n_levels).reshape(size, n_levels)
+        extra = pd.concat([extra, pd.DataFrame(
+            unweighted, columns=[f"__ua{j}" for j in range(n_levels)])], axis=1)
     return pd.concat([out, extra], axis=1)
 
 

@@ -173,7 +173,11 @@ class Plan:
     levels : pandas.Index or None
         The levels of ``categorical``, once known (after the first pass).
     weight_key : bool
-        Keep rows of different (uncalibrated) weights apart (raked Taylor designs).
+        Keep rows of different (uncalibrated) weights apart (Taylor designs raked after
+        another calibration).
+    unweighted : bool
+        Also the unweighted sums ``__ua{j}`` of ``a``, ``__ub{j}`` of ``b`` and the
+        count ``__u1``, over active rows with a non-zero weight (raked Taylor designs).
     moments : bool
         Also the within-group sums of squares of the numerators (design effects).
     calibration : tuple of str
@@ -195,6 +199,7 @@ class Plan:
     domain: str | None = None
     levels: pd.Index | None = None  # of ``categorical``, once known
     weight_key: bool = False  # keep rows of different (uncalibrated) weights apart
+    unweighted: bool = False  # also unweighted sums of a and b (raking residuals)
     moments: bool = False  # also within-group sums of squares of the numerators
     calibration: tuple[str, ...] = ()
     factors: pd.Series | None = None  # calibration factor per level combination
@@ -303,6 +308,14 @@ def cell_sums(part: pd.DataFrame, plan: Plan
             frame[f"__a{j}"] = w * ok[:, pos[col]]
         for j, col in enumerate(plan.denominators):
             frame[f"__b{j}"] = w * ok[:, pos[col]]
+    if plan.unweighted:  # rows with a non-zero weight, unweighted (raking residuals)
+        counted = active & (w != 0)
+        frame["__u1"] = counted.astype(np.float64)
+        if values is not None:
+            for j, col in enumerate(plan.numerators):
+                frame[f"__ua{j}"] = np.where(counted, ok[:, pos[col]], 0.0)
+            for j, col in enumerate(plan.denominators):
+                frame[f"__ub{j}"] = np.where(counted, ok[:, pos[col]], 0.0)
     keys = [UNIT, STATUS, *key_cols]
     ids, first = group_ids(frame, keys)
     sums = frame[keys].iloc[first].reset_index(drop=True)

@@ -352,8 +352,11 @@ class CalibratedScores:
     @classmethod
     def of(cls, base: Any, residualizers: tuple[Any, ...], n_rows: int) -> CalibratedScores:
         z = base.dense_rows(n_rows)
+        shadow = None
         for step in residualizers:
-            z = step.apply(z)
+            if getattr(step, "shadow", None) is not None and shadow is None:
+                shadow = step.shadow(base)  # a Dask design's aggregates (raking)
+            z, shadow = step.apply_tracked(z, shadow)
         return cls(base, z)
 
     @property

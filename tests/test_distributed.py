@@ -863,3 +863,27 @@ def test_reserved_column_names(call: Callable[[Any], Any]) -> None:
     frame = APISTRAT.assign(__w=APISTRAT["stype"], __y0=APISTRAT["api00"])
     with pytest.raises(nc.ArgumentError, match="reserved"):
         call(to_dask(frame, 2))
+
+
+def test_raking_with_weights_varying_per_row_keeps_aggregates_small() -> None:
+    """Raking only: R's per-row raking residuals come from unweighted sums per
+    aggregate, so rows of different weights share an aggregate (one per unit and
+    cell); raking after post-stratification still keeps them apart, also exactly."""
+    from nea_covid import distributed as nd
+    from nea_covid import partitions as pt
+
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"psu": np.repeat(np.arange(20), 50), "w": rng.uniform(0.5, 4, 1000),
+                          "y": rng.normal(50, 10, 1000), "a": rng.choice(list("pq"), 1000),
+                          "d": rng.integers(0, 3, 1000)})
+    margins = {"a": {"p": 1400, "q": 1500}}
+    memory, on_dask = both(frame, 4, weights="w", clusters="psu")
+    raked = on_dask.rake(margins)
+    check(memory.rake(margins), raked, [(nc.mean, ("y",), {"by": "d"})])
+    plan = raked._plan(numerators=["y"], denominators=[], categorical=None, by=["d"])
+    _, sums = raked._reduce(pt.cell_sums, lambda parts: nd._add_tables(
+        parts, [pt.UNIT, pt.STATUS, "d", "a"]), plan)
+    assert len(sums) <= 20 * 3 * 2  # units x cells x levels, not rows
+    d_totals = {0: 900.0, 1: 1000.0, 2: 1000.0}
+    check(memory.poststratify("d", d_totals).rake(margins),
+          on_dask.poststratify("d", d_totals).rake(margins), [(nc.mean, ("y",), {"by": "d"})])
